@@ -1,0 +1,203 @@
+//! Components addressed by name: reflected Rust types and dynamic JSON
+//! components declared at run time.
+//!
+//! A name resolves, in order, as a full type path (or a dynamic component's
+//! declared name), as an alias (`Parent` → `ChildOf`), then as a short type
+//! path when exactly one registered type has it.
+
+use crate::error::{BrpError, BrpResult};
+use bevy_ecs::component::{ComponentCloneBehavior, ComponentDescriptor, ComponentId, StorageType};
+use bevy_ecs::ptr::OwningPtr;
+use bevy_ecs::reflect::ReflectComponent;
+use bevy_ecs::world::World;
+use bevy_reflect::TypeRegistry;
+use serde_json::{Value, json};
+use std::alloc::Layout;
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Short names that stand for another type: the seed predates `ChildOf`.
+const ALIASES: &[(&str, &str)] = &[("Parent", "bevy_ecs::hierarchy::ChildOf")];
+
+/// Names a dynamic component may not take: keys of a QUERY result row.
+const RESERVED: &[&str] = &["id"];
+
+/// How a component's value is stored and converted.
+#[derive(Clone)]
+pub enum Kind {
+    /// A Rust type serialized through `bevy_reflect`.
+    Reflected {
+        /// The Rust type.
+        type_id: TypeId,
+        /// Its reflection functions.
+        reflect: ReflectComponent,
+    },
+    /// A component declared at run time holding a `serde_json::Value`.
+    Dynamic,
+}
+
+/// A resolved component: its id in the world, canonical name and kind.
+#[derive(Clone)]
+pub struct ComponentRef {
+    /// The component's id in the world.
+    pub id: ComponentId,
+    /// The full type path, or the declared name of a dynamic component.
+    pub path: Arc<str>,
+    /// How its value is converted.
+    pub kind: Kind,
+}
+
+/// The name → component index of one world.
+#[derive(Default)]
+pub struct ComponentNames {
+    by_path: HashMap<Arc<str>, ComponentRef>,
+    by_short: HashMap<Arc<str>, Vec<Arc<str>>>,
+}
+
+impl ComponentNames {
+    /// Resolves a name given by a client.
+    pub fn resolve(&self, name: &str) -> BrpResult<&ComponentRef> {
+        if let Some(component) = self.by_path.get(name) {
+            return Ok(component);
+        }
+        if let Some((_, path)) = ALIASES.iter().find(|(alias, _)| *alias == name)
+            && let Some(component) = self.by_path.get(*path)
+        {
+            return Ok(component);
+        }
+        match self.by_short.get(name).map(Vec::as_slice) {
+            Some([path]) => Ok(&self.by_path[path]),
+            Some(paths) => Err(BrpError::component(format!(
+                "ambiguous component name `{name}`: use one of {}",
+                paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+            ))
+            .with_data(json!({ "candidates": paths.iter().map(|p| p.as_ref()).collect::<Vec<_>>() }))),
+            None => Err(BrpError::component(format!(
+                "unknown component `{name}`: it is neither a registered type nor a declared component"
+            ))),
+        }
+    }
+
+    /// Resolves `name`; when it is unknown and `declare` is set, declares it
+    /// as a dynamic component (the `auto_declare` setting).
+    pub fn resolve_or_declare(
+        &mut self,
+        world: &mut World,
+        name: &str,
+        declare: bool,
+    ) -> BrpResult<ComponentRef> {
+        match self.resolve(name) {
+            Ok(component) => Ok(component.clone()),
+            Err(error) if !declare || self.by_short.contains_key(name) => Err(error),
+            Err(_) => self.declare(world, name),
+        }
+    }
+
+    /// Indexes every type of `registry` that reflects `Component`.
+    ///
+    /// Fails, indexing nothing, if a type's short path is a declared dynamic
+    /// component's name.
+    pub fn index_reflected(&mut self, world: &mut World, registry: &TypeRegistry) -> BrpResult<()> {
+        let mut found = Vec::new();
+        for registration in registry.iter() {
+            let Some(reflect) = registration.data::<ReflectComponent>() else {
+                continue;
+            };
+            let table = registration.type_info().type_path_table();
+            let path: Arc<str> = table.path().into();
+            if self.by_path.contains_key(&path) {
+                continue;
+            }
+            let short: Arc<str> = table.short_path().into();
+            if let Some(existing) = self.by_path.get(&short)
+                && matches!(existing.kind, Kind::Dynamic)
+            {
+                return Err(BrpError::component(format!(
+                    "type `{path}` has the short name of the declared component `{short}`"
+                )));
+            }
+            found.push((path, short, registration.type_id(), reflect.clone()));
+        }
+        for (path, short, type_id, reflect) in found {
+            let id = reflect.register_component(world);
+            let kind = Kind::Reflected { type_id, reflect };
+            self.by_path.insert(path.clone(), ComponentRef { id, path: path.clone(), kind });
+            self.by_short.entry(short).or_default().push(path);
+        }
+        Ok(())
+    }
+
+    /// Declares a dynamic component named `name`; declaring it again is a no-op.
+    pub fn declare(&mut self, world: &mut World, name: &str) -> BrpResult<ComponentRef> {
+        if let Some(existing) = self.by_path.get(name) {
+            return match existing.kind {
+                Kind::Dynamic => Ok(existing.clone()),
+                Kind::Reflected { .. } => Err(BrpError::component(format!(
+                    "cannot declare `{name}`: it is a registered Rust type"
+                ))),
+            };
+        }
+        validate_name(name)?;
+        if let Ok(taken) = self.resolve(name) {
+            return Err(BrpError::component(format!(
+                "cannot declare `{name}`: the name already stands for `{}`",
+                taken.path
+            )));
+        }
+        if self.by_short.contains_key(name) {
+            return Err(BrpError::component(format!(
+                "cannot declare `{name}`: it is the short name of several registered types"
+            )));
+        }
+        let path: Arc<str> = name.into();
+        // SAFETY: the layout and drop function are those of `serde_json::Value`,
+        // which is `Send + Sync`; the component is not a relationship.
+        let descriptor = unsafe {
+            ComponentDescriptor::new_with_layout(
+                name.to_owned(),
+                StorageType::Table,
+                Layout::new::<Value>(),
+                Some(drop_json),
+                true,
+                false,
+                ComponentCloneBehavior::Ignore,
+                None,
+            )
+        };
+        let id = world.register_component_with_descriptor(descriptor);
+        let component = ComponentRef { id, path: path.clone(), kind: Kind::Dynamic };
+        self.by_path.insert(path, component.clone());
+        Ok(component)
+    }
+}
+
+/// Drops a dynamic component's value.
+///
+/// # Safety
+/// `ptr` must point to a valid `serde_json::Value`.
+unsafe fn drop_json(ptr: OwningPtr<'_>) {
+    // SAFETY: upheld by the caller; dynamic components hold a `Value`.
+    unsafe { ptr.drop_as::<Value>() }
+}
+
+/// A dynamic component name is a Rust-like path: `Position`, `game::Player`.
+fn validate_name(name: &str) -> BrpResult<()> {
+    let segment_ok = |s: &str| {
+        let mut chars = s.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    if RESERVED.contains(&name) {
+        return Err(BrpError::component(format!(
+            "cannot declare `{name}`: the name is reserved"
+        )));
+    }
+    if name.split("::").all(segment_ok) {
+        Ok(())
+    } else {
+        Err(BrpError::component(format!(
+            "cannot declare {name:?}: a component name is an identifier or a `::` path of identifiers"
+        )))
+    }
+}

@@ -1,0 +1,27 @@
+//! Settings an [`App`](crate::App) is made with.
+
+use serde::Deserialize;
+
+/// Settings of an [`App`](crate::App), also accepted as JSON by the C and
+/// Python constructors, e.g. `{"components": ["Position"], "auto_declare": true}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Dynamic components to declare at start.
+    pub components: Vec<String>,
+    /// Declare unknown component names met in SPAWN and INSERT as dynamic
+    /// components instead of rejecting them. Off by default (strict).
+    pub auto_declare: bool,
+}
+
+impl Config {
+    /// Parses the JSON form; an empty string or `null` is the default.
+    pub fn from_json(text: &str) -> Result<Self, crate::BrpError> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_json::from_str::<Option<Self>>(text)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| crate::BrpError::invalid_params(format!("invalid app config: {e}")))
+    }
+}

@@ -1,0 +1,60 @@
+//! Entity ids on the wire: `"<index>v<generation>"`, as `Entity` displays itself.
+
+use crate::error::{BrpError, BrpResult};
+use bevy_ecs::entity::{Entity, EntityGeneration, EntityIndex};
+
+/// Formats `entity` as `"<index>v<generation>"`.
+pub fn format(entity: Entity) -> String {
+    format!("{}v{}", entity.index_u32(), entity.generation().to_bits())
+}
+
+/// Parses `"<index>v<generation>"`; anything else is an invalid-params error.
+pub fn parse(text: &str) -> BrpResult<Entity> {
+    let malformed = || {
+        BrpError::invalid_params(format!(
+            "malformed entity id {text:?}: expected \"<index>v<generation>\", e.g. \"3v0\""
+        ))
+    };
+    let (index, generation) = text.split_once('v').ok_or_else(malformed)?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(index) || !digits(generation) {
+        return Err(malformed());
+    }
+    let index: u32 = index.parse().map_err(|_| malformed())?;
+    let generation: u32 = generation.parse().map_err(|_| malformed())?;
+    let index = EntityIndex::from_raw_u32(index).ok_or_else(malformed)?;
+    Ok(Entity::from_index_and_generation(index, EntityGeneration::from_bits(generation)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bevy_ecs::world::World;
+
+    #[test]
+    fn round_trips_and_matches_display() {
+        let mut world = World::new();
+        for _ in 0..3 {
+            let entity = world.spawn_empty().id();
+            assert_eq!(format(entity), entity.to_string());
+            assert_eq!(parse(&format(entity)), Ok(entity));
+        }
+        let stale = world.spawn_empty().id();
+        world.despawn(stale);
+        let reused = world.spawn_empty().id();
+        assert_eq!(format(reused), reused.to_string());
+        assert_ne!(format(reused), format(stale));
+    }
+
+    #[test]
+    fn rejects_malformed_ids() {
+        for bad in [
+            "", "v", "3", "3v", "v0", "3v0v0", "-1v0", "3 v0", "3v-1", "+3v0", "x3v0",
+            "4294967295v0", "4294967296v0", "3v4294967296",
+        ] {
+            let err = parse(bad).expect_err(bad);
+            assert_eq!(err.code, crate::error::code::INVALID_PARAMS, "{bad}");
+            assert!(err.message.contains("malformed entity id"), "{bad}");
+        }
+    }
+}

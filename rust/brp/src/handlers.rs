@@ -1,0 +1,215 @@
+//! The request handlers: each reads its params, validates everything, and
+//! only then touches the world, so a failed request changes nothing.
+
+use crate::components::ComponentRef;
+use crate::entity_id;
+use crate::error::{BrpError, BrpResult, code};
+use crate::host::Host;
+use crate::params::{self, Params};
+use crate::query::QuerySpec;
+use crate::value::{self, Decoded};
+use bevy_ecs::entity::Entity;
+use bevy_ecs::hierarchy::{ChildOf, Children};
+use serde_json::{Map, Value, json};
+
+/// The response of a request that returns nothing else.
+fn ok() -> Value {
+    json!({ "status": "OK" })
+}
+
+/// PING: `{}` → `{"status": "OK"}`.
+pub fn ping(_: &mut Host, params: &Params) -> BrpResult<Value> {
+    params.only(&[])?;
+    Ok(ok())
+}
+
+/// GET: `{entity, components}` → `{"components": {name: {"JSON": text}}}`.
+///
+/// Every named component must be present; otherwise the error lists the
+/// missing ones.
+pub fn get(host: &mut Host, params: &Params) -> BrpResult<Value> {
+    params.only(&["entity", "components"])?;
+    let names = params.names("components")?;
+    let components = names
+        .iter()
+        .map(|name| host.names.resolve(name))
+        .collect::<BrpResult<Vec<_>>>()?;
+    let id = params.str("entity")?;
+    let entity = host.entity(id)?;
+    let registry = host.registry.read();
+    let mut values = Map::with_capacity(names.len());
+    let mut missing = Vec::new();
+    for (name, component) in names.iter().zip(components) {
+        match value::read(entity, component, &registry) {
+            Some(text) => {
+                values.insert((*name).to_owned(), value::wrap(text?));
+            }
+            None => missing.push(*name),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(BrpError::new(
+            code::COMPONENT_NOT_PRESENT,
+            format!("entity {id} has no {}", quoted(&missing)),
+        )
+        .with_data(json!({ "missing": missing })));
+    }
+    Ok(json!({ "components": values }))
+}
+
+/// QUERY: `{data, filter}` → `{"entities": [{"id", name: value, has-name: bool}]}`,
+/// ordered by entity id.
+pub fn query(host: &mut Host, params: &Params) -> BrpResult<Value> {
+    params.only(&["data", "filter"])?;
+    let spec = QuerySpec::parse(params, &host.names, false)?;
+    let entities = spec.matches(host);
+    Ok(json!({ "entities": spec.rows(host, &entities)? }))
+}
+
+/// SPAWN: `{components}` → `{"entity": "<id>"}`.
+pub fn spawn(host: &mut Host, params: &Params) -> BrpResult<Value> {
+    params.only(&["components"])?;
+    let decoded = decode_all(host, params.object("components")?, None)?;
+    let registry = host.registry.read();
+    let mut entity = host.world.spawn_empty();
+    for value in decoded {
+        value.insert(&mut entity, &registry);
+    }
+    Ok(json!({ "entity": entity_id::format(entity.id()) }))
+}
+
+/// DESTROY: `{entity}` → `{"status": "OK"}`. The entity's descendants
+/// (through `Children`) are destroyed with it, as Bevy's `despawn` does.
+pub fn destroy(host: &mut Host, params: &Params) -> BrpResult<Value> {
+    params.only(&["entity"])?;
+    let entity = host.entity(params.str("entity")?)?.id();
+    host.world.despawn(entity);
+    Ok(ok())
+}
+
+/// INSERT: `{entity, components}` → `{"status": "OK"}`; replaces existing values.
+pub fn insert(host: &mut Host, params: &Params) -> BrpResult<Value> {
+    params.only(&["entity", "components"])?;
+    let components = params.object("components")?;
+    let entity = host.entity(params.str("entity")?)?.id();
+    let decoded = decode_all(host, components, Some(entity))?;
+    let registry = host.registry.read();
+    let mut entity = host.world.entity_mut(entity);
+    for value in decoded {
+        value.insert(&mut entity, &registry);
+    }
+    Ok(ok())
+}
+
+/// REMOVE: `{entity, components}` → `{"status": "OK"}`; absent components are ignored.
+pub fn remove(host: &mut Host, params: &Params) -> BrpResult<Value> {
+    params.only(&["entity", "components"])?;
+    let names = params.names("components")?;
+    let entity = host.entity(params.str("entity")?)?.id();
+    let ids = names
+        .iter()
+        .map(|name| writable(host, host.names.resolve(name)?, name).map(|c| c.id))
+        .collect::<BrpResult<Vec<_>>>()?;
+    let mut entity = host.world.entity_mut(entity);
+    for id in ids {
+        entity.remove_by_id(id);
+    }
+    Ok(ok())
+}
+
+/// REPARENT: `{entity, parent}` → `{"status": "OK"}`. `parent: null` makes the
+/// entity a root. The old parent's `Children` is updated in the same step.
+pub fn reparent(host: &mut Host, params: &Params) -> BrpResult<Value> {
+    params.only(&["entity", "parent"])?;
+    let entity = host.entity(params.str("entity")?)?.id();
+    let parent = match params.get("parent") {
+        Some(Value::String(parent)) => Some(host.entity(parent)?.id()),
+        Some(other) => {
+            return Err(BrpError::invalid_params(format!(
+                "params.parent must be an entity id or null, got {}",
+                params::kind(other)
+            )));
+        }
+        None if params.has("parent") => None,
+        None => {
+            return Err(BrpError::invalid_params(
+                "missing params.parent (null makes the entity a root)",
+            ));
+        }
+    };
+    if let Some(parent) = parent {
+        check_parent(host, Some(entity), parent)?;
+    }
+    let mut entity = host.world.entity_mut(entity);
+    match parent {
+        Some(parent) => entity.insert(ChildOf(parent)),
+        None => entity.remove::<ChildOf>(),
+    };
+    Ok(ok())
+}
+
+/// Resolves and decodes every component of a SPAWN or INSERT, checking a
+/// new `ChildOf` against `entity` (`None` for a new entity).
+fn decode_all(
+    host: &mut Host,
+    components: &Map<String, Value>,
+    entity: Option<Entity>,
+) -> BrpResult<Vec<Decoded>> {
+    let mut decoded = Vec::with_capacity(components.len());
+    for (name, wrapped) in components {
+        let component =
+            host.names
+                .resolve_or_declare(&mut host.world, name, host.config.auto_declare)?;
+        writable(host, &component, name)?;
+        let value = value::decode(name, &component, wrapped, &host.registry.read())?;
+        if let Some(ChildOf(parent)) = value.downcast_ref::<ChildOf>() {
+            let parent = host.visible(*parent).map(|p| p.id()).ok_or_else(|| {
+                BrpError::new(
+                    code::ENTITY_NOT_FOUND,
+                    format!("`{name}` names entity {} which does not exist", entity_id::format(*parent)),
+                )
+            })?;
+            check_parent(host, entity, parent)?;
+        }
+        decoded.push(value);
+    }
+    Ok(decoded)
+}
+
+/// Rejects `Children`, which the hierarchy derives from `ChildOf`.
+fn writable<'c>(host: &Host, component: &'c ComponentRef, name: &str) -> BrpResult<&'c ComponentRef> {
+    if host.world.component_id::<Children>() == Some(component.id) {
+        return Err(BrpError::component(format!(
+            "`{name}` is kept by the hierarchy; change it with REPARENT or `ChildOf`"
+        )));
+    }
+    Ok(component)
+}
+
+/// Fails if making `parent` the parent of `entity` would form a cycle.
+fn check_parent(host: &Host, entity: Option<Entity>, parent: Entity) -> BrpResult<()> {
+    let Some(entity) = entity else { return Ok(()) };
+    let id = entity_id::format(entity);
+    if parent == entity {
+        return Err(BrpError::new(code::SELF_REPARENT, format!("cannot make {id} its own parent")));
+    }
+    let mut ancestor = parent;
+    for _ in 0..host.world.entities().len() {
+        match host.world.get::<ChildOf>(ancestor) {
+            Some(&ChildOf(next)) if next == entity => {
+                return Err(BrpError::new(
+                    code::SELF_REPARENT,
+                    format!("cannot make {id} a child of its own descendant {}", entity_id::format(parent)),
+                ));
+            }
+            Some(&ChildOf(next)) => ancestor = next,
+            None => return Ok(()),
+        }
+    }
+    Err(BrpError::internal("the hierarchy above the new parent has a cycle"))
+}
+
+/// `names` as `` `a`, `b` `` for messages.
+fn quoted(names: &[&str]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,93 @@
+//! The state behind an [`App`](crate::App)'s lock: the world, its type
+//! registry, the component names and the schedule.
+
+use crate::components::ComponentNames;
+use crate::config::Config;
+use crate::entity_id;
+use crate::error::{BrpError, BrpResult, code};
+use bevy_ecs::component::{Component, ComponentId};
+use bevy_ecs::entity::Entity;
+use bevy_ecs::hierarchy::{ChildOf, Children};
+use bevy_ecs::name::Name;
+use bevy_ecs::observer::Observer;
+use bevy_ecs::reflect::AppTypeRegistry;
+use bevy_ecs::resource::IsResource;
+use bevy_ecs::schedule::Schedule;
+use bevy_ecs::world::{EntityRef, World};
+use bevy_reflect::GetTypeRegistration;
+use bevy_transform::components::{GlobalTransform, Transform};
+
+/// A world and everything needed to answer requests against it.
+pub struct Host {
+    /// The ECS world.
+    pub world: World,
+    /// Reflection data of the Rust component types.
+    pub registry: AppTypeRegistry,
+    /// Name → component index.
+    pub names: ComponentNames,
+    /// The systems [`App::update`](crate::App::update) runs.
+    pub schedule: Schedule,
+    /// The settings the app was made with.
+    pub config: Config,
+    /// Components of the world's own bookkeeping entities (resources,
+    /// observers), which requests neither see nor touch.
+    pub hidden: [ComponentId; 2],
+}
+
+impl Host {
+    /// A world with `Name`, `ChildOf`, `Children`, `Transform` and
+    /// `GlobalTransform` registered and `config.components` declared.
+    pub fn new(config: Config) -> BrpResult<Self> {
+        let mut world = World::new();
+        let hidden = [
+            world.register_component::<IsResource>(),
+            world.register_component::<Observer>(),
+        ];
+        let mut host = Self {
+            world,
+            registry: AppTypeRegistry::default(),
+            names: ComponentNames::default(),
+            schedule: Schedule::default(),
+            config: Config::default(),
+            hidden,
+        };
+        {
+            let mut registry = host.registry.write();
+            registry.register::<Name>();
+            registry.register::<ChildOf>();
+            registry.register::<Children>();
+            registry.register::<Transform>();
+            registry.register::<GlobalTransform>();
+        }
+        host.index_types()?;
+        for name in &config.components {
+            host.names.declare(&mut host.world, name)?;
+        }
+        host.config = config;
+        Ok(host)
+    }
+
+    /// Registers the reflected component type `T` and indexes its names.
+    pub fn register_type<T: Component + GetTypeRegistration>(&mut self) -> BrpResult<()> {
+        self.registry.write().register::<T>();
+        self.index_types()
+    }
+
+    fn index_types(&mut self) -> BrpResult<()> {
+        let registry = self.registry.read();
+        self.names.index_reflected(&mut self.world, &registry)
+    }
+
+    /// The entity with wire id `id`, if it exists and is visible to requests.
+    pub fn entity(&self, id: &str) -> BrpResult<EntityRef<'_>> {
+        let entity = entity_id::parse(id)?;
+        self.visible(entity)
+            .ok_or_else(|| BrpError::new(code::ENTITY_NOT_FOUND, format!("entity {id} does not exist")))
+    }
+
+    /// `entity` as an [`EntityRef`], unless it is missing or hidden.
+    pub fn visible(&self, entity: Entity) -> Option<EntityRef<'_>> {
+        let entity = self.world.get_entity(entity).ok()?;
+        (!self.hidden.iter().any(|&id| entity.contains_id(id))).then_some(entity)
+    }
+}

@@ -1,0 +1,102 @@
+//! The seed's wire format: `{"id", "request", "params"}` in,
+//! `{"id", "response"}` or `{"id", "error"}` out.
+
+use crate::dispatch::{self, Method};
+use crate::error::{BrpError, BrpResult};
+use crate::params;
+use serde_json::{Map, Value};
+
+/// A parsed request.
+pub struct Request {
+    /// The client's id, echoed in the response.
+    pub id: u64,
+    /// The request's entry in the dispatch table.
+    pub method: &'static Method,
+    /// The request's `params` (`Value::Null` when absent).
+    pub params: Value,
+}
+
+/// A response: the request's id (`None` when it could not be read) and the
+/// handler's result.
+pub struct Response {
+    /// The request's id.
+    pub id: Option<u64>,
+    /// The `response` value or the error.
+    pub result: BrpResult<Value>,
+}
+
+impl Response {
+    /// The response as a JSON object.
+    pub fn to_json(&self) -> Value {
+        let mut object = Map::with_capacity(2);
+        object.insert("id".to_owned(), self.id.map_or(Value::Null, Value::from));
+        match &self.result {
+            Ok(response) => object.insert("response".to_owned(), response.clone()),
+            Err(error) => object.insert("error".to_owned(), error.to_json()),
+        };
+        Value::Object(object)
+    }
+
+    /// The response as JSON text.
+    pub fn to_text(&self) -> String {
+        self.to_json().to_string()
+    }
+}
+
+/// Parses request text; a request that cannot be parsed becomes its error response.
+pub fn parse(text: &str) -> Result<Request, Response> {
+    let value: Value = serde_json::from_str(text).map_err(|e| Response {
+        id: None,
+        result: Err(BrpError::parse(format!("request is not valid JSON: {e}"))),
+    })?;
+    parse_value(value)
+}
+
+/// Reads a request from its parsed JSON.
+pub fn parse_value(value: Value) -> Result<Request, Response> {
+    let fail = |id, error| Response { id, result: Err(error) };
+    let Value::Object(mut object) = value else {
+        return Err(fail(
+            None,
+            BrpError::invalid_request(format!(
+                "a request is a JSON object, got {}",
+                params::kind(&value)
+            )),
+        ));
+    };
+    let Some(id) = object.get("id").and_then(Value::as_u64) else {
+        let message = match object.get("id") {
+            Some(other) => format!("id must be a non-negative integer, got {other}"),
+            None => "missing id".to_owned(),
+        };
+        return Err(fail(None, BrpError::invalid_request(message)));
+    };
+    if let Err(error) = params::only(Some(&object), "request", &["id", "request", "params"]) {
+        return Err(fail(Some(id), BrpError::invalid_request(error.message)));
+    }
+    let name = match object.get("request") {
+        Some(Value::String(name)) => name,
+        Some(other) => {
+            return Err(fail(Some(id),
+                BrpError::invalid_request(format!(
+                    "request must be a string naming the request, got {}",
+                    params::kind(other)
+                )),
+            ));
+        }
+        None => return Err(fail(Some(id), BrpError::invalid_request("missing request"))),
+    };
+    let method = dispatch::method(name).ok_or_else(|| {
+        fail(Some(id),
+            BrpError::new(
+                crate::error::code::UNKNOWN_REQUEST,
+                format!("unknown request {name:?}"),
+            ),
+        )
+    })?;
+    Ok(Request {
+        id,
+        method,
+        params: object.remove("params").unwrap_or(Value::Null),
+    })
+}

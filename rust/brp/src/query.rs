@@ -1,0 +1,157 @@
+//! The `data` and `filter` of QUERY (and POLL): which entities match and
+//! what each result row holds.
+
+use crate::components::{ComponentNames, ComponentRef};
+use crate::entity_id;
+use crate::error::{BrpError, BrpResult};
+use crate::host::Host;
+use crate::params::{self, Params};
+use crate::value;
+use bevy_ecs::entity::Entity;
+use bevy_ecs::query::QueryBuilder;
+use bevy_ecs::world::EntityRef;
+use serde_json::{Map, Value};
+
+/// A component as the client named it, and what the name resolved to.
+pub struct Selected {
+    /// The name as the client spelled it; the key in result rows.
+    pub key: String,
+    /// The resolved component.
+    pub component: ComponentRef,
+}
+
+/// A parsed QUERY or POLL selection.
+pub struct QuerySpec {
+    /// Required components whose values are returned.
+    pub components: Vec<Selected>,
+    /// Components returned when present.
+    pub optional: Vec<Selected>,
+    /// Components reported as `true`/`false`.
+    pub has: Vec<Selected>,
+    /// Components an entity must have.
+    pub with: Vec<ComponentRef>,
+    /// Components an entity must not have.
+    pub without: Vec<ComponentRef>,
+    /// POLL only: components whose change selects an entity.
+    pub changed: Vec<ComponentRef>,
+}
+
+impl QuerySpec {
+    /// Parses `params.data` and `params.filter`; `filter.changed` only when
+    /// `allow_changed` (POLL).
+    pub fn parse(params: &Params, names: &ComponentNames, allow_changed: bool) -> BrpResult<Self> {
+        let empty = Map::new();
+        let data = match params.get("data") {
+            Some(data) => params::object(data, "params.data")?,
+            None => &empty,
+        };
+        params::only(Some(data), "params.data", &["components", "optional", "option", "has"])?;
+        if data.contains_key("optional") && data.contains_key("option") {
+            return Err(BrpError::invalid_params(
+                "params.data has both `optional` and `option`; they are the same list, give one",
+            ));
+        }
+        let filter = match params.get("filter") {
+            Some(filter) => params::object(filter, "params.filter")?,
+            None => &empty,
+        };
+        let filter_keys: &[&str] = if allow_changed {
+            &["with", "without", "changed"]
+        } else {
+            &["with", "without"]
+        };
+        params::only(Some(filter), "params.filter", filter_keys)?;
+
+        let selected = |key: &str| -> BrpResult<Vec<Selected>> {
+            let at = format!("params.data.{key}");
+            list(data.get(key), &at)?
+                .into_iter()
+                .map(|name| {
+                    Ok(Selected { key: name.to_owned(), component: names.resolve(name)?.clone() })
+                })
+                .collect()
+        };
+        let refs = |key: &str| -> BrpResult<Vec<ComponentRef>> {
+            list(filter.get(key), &format!("params.filter.{key}"))?
+                .into_iter()
+                .map(|name| names.resolve(name).cloned())
+                .collect()
+        };
+        let optional_key = if data.contains_key("option") { "option" } else { "optional" };
+        let spec = Self {
+            components: selected("components")?,
+            optional: selected(optional_key)?,
+            has: selected("has")?,
+            with: refs("with")?,
+            without: refs("without")?,
+            changed: refs("changed")?,
+        };
+        if let Some(both) = spec.has.iter().find(|h| {
+            spec.components.iter().chain(&spec.optional).any(|s| s.key == h.key)
+        }) {
+            return Err(BrpError::invalid_params(format!(
+                "`{}` is in params.data.has and also selected for its value",
+                both.key
+            )));
+        }
+        Ok(spec)
+    }
+
+    /// The matching entities, ordered by id.
+    pub fn matches(&self, host: &mut Host) -> Vec<Entity> {
+        let mut builder = QueryBuilder::<Entity>::new(&mut host.world);
+        for component in self.components.iter().map(|s| &s.component).chain(&self.with) {
+            builder.with_id(component.id);
+        }
+        for component in &self.without {
+            builder.without_id(component.id);
+        }
+        for &hidden in &host.hidden {
+            builder.without_id(hidden);
+        }
+        let mut query = builder.build();
+        let mut entities: Vec<Entity> = query.iter(&host.world).collect();
+        entities.sort_unstable_by_key(|e| (e.index_u32(), e.generation().to_bits()));
+        entities
+    }
+
+    /// The result row of `entity`: its id, selected values and `has` flags.
+    pub fn row(&self, host: &Host, entity: EntityRef) -> BrpResult<Value> {
+        let registry = host.registry.read();
+        let mut row = Map::with_capacity(1 + self.components.len() + self.optional.len() + self.has.len());
+        row.insert("id".to_owned(), Value::String(entity_id::format(entity.id())));
+        for selected in self.components.iter().chain(&self.optional) {
+            if let Some(text) = value::read(entity, &selected.component, &registry) {
+                row.insert(selected.key.clone(), value::wrap(text?));
+            }
+        }
+        for selected in &self.has {
+            row.insert(selected.key.clone(), Value::Bool(entity.contains_id(selected.component.id)));
+        }
+        Ok(Value::Object(row))
+    }
+
+    /// The rows of `entities`, as `{"entities": [...]}`'s list.
+    pub fn rows(&self, host: &Host, entities: &[Entity]) -> BrpResult<Vec<Value>> {
+        entities
+            .iter()
+            .filter_map(|&entity| host.visible(entity))
+            .map(|entity| self.row(host, entity))
+            .collect()
+    }
+}
+
+/// A filter or data list: absent, a list of names, or `{"components": [...]}`.
+fn list<'a>(value: Option<&'a Value>, at: &str) -> BrpResult<Vec<&'a str>> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Object(object)) => {
+            params::only(Some(object), at, &["components"])?;
+            match object.get("components") {
+                Some(names) => params::names(names, &format!("{at}.components")),
+                None => Ok(Vec::new()),
+            }
+        }
+        Some(names) => params::names(names, at),
+    }
+}

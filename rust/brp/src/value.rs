@@ -1,0 +1,142 @@
+//! Component values on the wire: `{"JSON": "<json text>"}`, converted through
+//! `bevy_reflect` for Rust types and held as `serde_json::Value` for dynamic
+//! components.
+
+use crate::components::{ComponentRef, Kind};
+use crate::error::{BrpError, BrpResult};
+use bevy_ecs::component::ComponentId;
+use bevy_ecs::ptr::OwningPtr;
+use bevy_ecs::reflect::ReflectComponent;
+use bevy_ecs::world::{EntityRef, EntityWorldMut};
+use bevy_reflect::serde::{TypedReflectDeserializer, TypedReflectSerializer};
+use bevy_reflect::{PartialReflect, Reflect, ReflectFromReflect, TypeRegistry};
+use serde::de::DeserializeSeed;
+use serde_json::{Map, Value};
+
+/// A value decoded from the wire for one component, ready to insert.
+pub enum Decoded {
+    /// A concrete Rust value and the functions that insert it.
+    Reflected {
+        /// The value.
+        value: Box<dyn Reflect>,
+        /// Its component's reflection functions.
+        reflect: ReflectComponent,
+    },
+    /// A dynamic component's JSON value.
+    Dynamic {
+        /// The dynamic component.
+        id: ComponentId,
+        /// The value.
+        value: Value,
+    },
+}
+
+impl Decoded {
+    /// Inserts the value into `entity`, replacing any existing one.
+    pub fn insert(self, entity: &mut EntityWorldMut, registry: &TypeRegistry) {
+        match self {
+            Decoded::Reflected { value, reflect } => {
+                reflect.insert(entity, value.as_partial_reflect(), registry);
+            }
+            Decoded::Dynamic { id, value } => OwningPtr::make(value, |ptr| {
+                // SAFETY: `id` is a dynamic component, laid out as a `Value`.
+                unsafe { entity.insert_by_id(id, ptr) };
+            }),
+        }
+    }
+
+    /// The value as `T`, if it is a reflected `T`.
+    pub fn downcast_ref<T: Reflect>(&self) -> Option<&T> {
+        match self {
+            Decoded::Reflected { value, .. } => value.downcast_ref(),
+            Decoded::Dynamic { .. } => None,
+        }
+    }
+}
+
+/// Wraps JSON text in the seed's nesting: `{"JSON": text}`.
+pub fn wrap(text: String) -> Value {
+    let mut object = Map::with_capacity(1);
+    object.insert("JSON".to_owned(), Value::String(text));
+    Value::Object(object)
+}
+
+/// Returns the JSON text inside `{"JSON": text}`.
+pub fn unwrap<'v>(name: &str, wrapped: &'v Value) -> BrpResult<&'v str> {
+    match wrapped {
+        Value::Object(object) if object.len() == 1 => match object.get("JSON") {
+            Some(Value::String(text)) => return Ok(text),
+            Some(_) => {
+                return Err(BrpError::invalid_params(format!(
+                    "component `{name}`: \"JSON\" must be a string holding JSON text"
+                )));
+            }
+            None => {}
+        },
+        _ => {}
+    }
+    Err(BrpError::invalid_params(format!(
+        "component `{name}`: expected {{\"JSON\": \"<json text>\"}}, got {wrapped}"
+    )))
+}
+
+/// Serializes `component` of `entity` to JSON text; `None` if it is absent.
+pub fn read(
+    entity: EntityRef,
+    component: &ComponentRef,
+    registry: &TypeRegistry,
+) -> Option<BrpResult<String>> {
+    match &component.kind {
+        Kind::Reflected { reflect, .. } => {
+            let value = reflect.reflect(entity)?;
+            let serializer = TypedReflectSerializer::new(value.as_partial_reflect(), registry);
+            Some(serde_json::to_string(&serializer).map_err(|e| {
+                BrpError::component(format!("cannot serialize `{}`: {e}", component.path))
+            }))
+        }
+        Kind::Dynamic => {
+            let ptr = entity.get_by_id(component.id).ok()?;
+            // SAFETY: dynamic components are registered with the layout of `Value`
+            // and only ever written from a `Value`.
+            let value = unsafe { ptr.deref::<Value>() };
+            Some(Ok(value.to_string()))
+        }
+    }
+}
+
+/// Decodes the wire value `wrapped` for `component` without touching the world.
+pub fn decode(
+    name: &str,
+    component: &ComponentRef,
+    wrapped: &Value,
+    registry: &TypeRegistry,
+) -> BrpResult<Decoded> {
+    let text = unwrap(name, wrapped)?;
+    let invalid = |e: &dyn std::fmt::Display| {
+        BrpError::component(format!("invalid value for component `{name}`: {e}"))
+    };
+    match &component.kind {
+        Kind::Dynamic => serde_json::from_str(text)
+            .map(|value| Decoded::Dynamic { id: component.id, value })
+            .map_err(|e| invalid(&e)),
+        Kind::Reflected { type_id, reflect } => {
+            let registration = registry
+                .get(*type_id)
+                .ok_or_else(|| BrpError::internal(format!("`{name}` left the registry")))?;
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            let partial: Box<dyn PartialReflect> =
+                TypedReflectDeserializer::new(registration, registry)
+                    .deserialize(&mut deserializer)
+                    .map_err(|e| invalid(&e))?;
+            deserializer.end().map_err(|e| invalid(&e))?;
+            let from_reflect = registration.data::<ReflectFromReflect>().ok_or_else(|| {
+                BrpError::component(format!("`{name}` cannot be built from reflection"))
+            })?;
+            from_reflect
+                .from_reflect(partial.as_ref())
+                .map(|value| Decoded::Reflected { value, reflect: reflect.clone() })
+                .ok_or_else(|| invalid(&format_args!("{text} does not form a `{}`", component.path)))
+        }
+    }
+}
+
