@@ -1,6 +1,9 @@
 //! Component values on the wire: `{"JSON": "<json text>"}`, converted through
 //! `bevy_reflect` for Rust types and held as `serde_json::Value` for dynamic
 //! components.
+//!
+//! Entities inside reflected values (`ChildOf`, `Children`, ...) are written
+//! as wire ids, `"3v0"`, not as Bevy's opaque bit patterns.
 
 use crate::components::{ComponentRef, Kind};
 use crate::error::{BrpError, BrpResult};
@@ -8,9 +11,17 @@ use bevy_ecs::component::ComponentId;
 use bevy_ecs::ptr::OwningPtr;
 use bevy_ecs::reflect::ReflectComponent;
 use bevy_ecs::world::{EntityRef, EntityWorldMut};
-use bevy_reflect::serde::{TypedReflectDeserializer, TypedReflectSerializer};
-use bevy_reflect::{PartialReflect, Reflect, ReflectFromReflect, TypeRegistry};
-use serde::de::DeserializeSeed;
+use crate::entity_id;
+use bevy_ecs::entity::Entity;
+use bevy_ecs::hierarchy::ChildOf;
+use bevy_reflect::serde::{
+    ReflectDeserializerProcessor, ReflectSerializerProcessor, TypedReflectDeserializer,
+    TypedReflectSerializer,
+};
+use bevy_reflect::{PartialReflect, Reflect, ReflectFromReflect, TypeRegistration, TypeRegistry};
+use serde::de::{DeserializeSeed, Error as _};
+use serde::{Deserialize, Deserializer, Serializer};
+use std::any::TypeId;
 use serde_json::{Map, Value};
 
 /// A value decoded from the wire for one component, ready to insert.
@@ -89,7 +100,8 @@ pub fn read(
     match &component.kind {
         Kind::Reflected { reflect, .. } => {
             let value = reflect.reflect(entity)?;
-            let serializer = TypedReflectSerializer::new(value.as_partial_reflect(), registry);
+            let serializer =
+                TypedReflectSerializer::with_processor(value.as_partial_reflect(), registry, &EntityIds);
             Some(serde_json::to_string(&serializer).map_err(|e| {
                 BrpError::component(format!("cannot serialize `{}`: {e}", component.path))
             }))
@@ -125,7 +137,7 @@ pub fn decode(
                 .ok_or_else(|| BrpError::internal(format!("`{name}` left the registry")))?;
             let mut deserializer = serde_json::Deserializer::from_str(text);
             let partial: Box<dyn PartialReflect> =
-                TypedReflectDeserializer::new(registration, registry)
+                TypedReflectDeserializer::with_processor(registration, registry, &mut EntityIds)
                     .deserialize(&mut deserializer)
                     .map_err(|e| invalid(&e))?;
             deserializer.end().map_err(|e| invalid(&e))?;
@@ -140,3 +152,46 @@ pub fn decode(
     }
 }
 
+
+/// Reads and writes `Entity` values as wire ids inside reflected values;
+/// `ChildOf`, which serializes through serde, is its entity alone.
+struct EntityIds;
+
+impl ReflectSerializerProcessor for EntityIds {
+    fn try_serialize<S: Serializer>(
+        &self,
+        value: &dyn PartialReflect,
+        _: &TypeRegistry,
+        serializer: S,
+    ) -> Result<Result<S::Ok, S>, S::Error> {
+        let entity = match value.try_downcast_ref::<Entity>() {
+            Some(&entity) => entity,
+            None => match value.try_downcast_ref::<ChildOf>() {
+                Some(child_of) => child_of.parent(),
+                None => return Ok(Err(serializer)),
+            },
+        };
+        serializer.serialize_str(&entity_id::format(entity)).map(Ok)
+    }
+}
+
+impl ReflectDeserializerProcessor for EntityIds {
+    fn try_deserialize<'de, D: Deserializer<'de>>(
+        &mut self,
+        registration: &TypeRegistration,
+        _: &TypeRegistry,
+        deserializer: D,
+    ) -> Result<Result<Box<dyn PartialReflect>, D>, D::Error> {
+        let type_id = registration.type_id();
+        if type_id != TypeId::of::<Entity>() && type_id != TypeId::of::<ChildOf>() {
+            return Ok(Err(deserializer));
+        }
+        let text = String::deserialize(deserializer)?;
+        let entity = entity_id::parse(&text).map_err(|e| D::Error::custom(e.message))?;
+        Ok(Ok(if type_id == TypeId::of::<ChildOf>() {
+            Box::new(ChildOf(entity))
+        } else {
+            Box::new(entity)
+        }))
+    }
+}
