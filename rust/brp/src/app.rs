@@ -119,7 +119,10 @@ impl App {
         let mut host = self.host();
         let result = catch_unwind(AssertUnwindSafe(|| (method.handler)(&mut host, &params)))
             .unwrap_or_else(|_| {
-                Err(BrpError::internal(format!("{} failed unexpectedly", method.name)))
+                Err(BrpError::internal(format!(
+                    "{} failed unexpectedly",
+                    method.name
+                )))
             });
         if method.mutates && result.is_ok() {
             host.world.increment_change_tick();
@@ -146,6 +149,9 @@ impl App {
     }
 
     fn host(&self) -> MutexGuard<'_, Host> {
-        self.shared.host.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shared
+            .host
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -70,9 +70,15 @@ impl ComponentNames {
             Some([path]) => Ok(&self.by_path[path]),
             Some(paths) => Err(BrpError::component(format!(
                 "ambiguous component name `{name}`: use one of {}",
-                paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                paths
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
-            .with_data(json!({ "candidates": paths.iter().map(|p| p.as_ref()).collect::<Vec<_>>() }))),
+            .with_data(
+                json!({ "candidates": paths.iter().map(|p| p.as_ref()).collect::<Vec<_>>() }),
+            )),
             None => Err(BrpError::component(format!(
                 "unknown component `{name}`: it is neither a registered type nor a declared component"
             ))),
@@ -122,7 +128,14 @@ impl ComponentNames {
         for (path, short, type_id, reflect) in found {
             let id = reflect.register_component(world);
             let kind = Kind::Reflected { type_id, reflect };
-            self.by_path.insert(path.clone(), ComponentRef { id, path: path.clone(), kind });
+            self.by_path.insert(
+                path.clone(),
+                ComponentRef {
+                    id,
+                    path: path.clone(),
+                    kind,
+                },
+            );
             self.by_short.entry(short).or_default().push(path);
         }
         Ok(())
@@ -166,7 +179,11 @@ impl ComponentNames {
             )
         };
         let id = world.register_component_with_descriptor(descriptor);
-        let component = ComponentRef { id, path: path.clone(), kind: Kind::Dynamic };
+        let component = ComponentRef {
+            id,
+            path: path.clone(),
+            kind: Kind::Dynamic,
+        };
         self.by_path.insert(path, component.clone());
         Ok(component)
     }
@@ -185,7 +202,9 @@ unsafe fn drop_json(ptr: OwningPtr<'_>) {
 fn validate_name(name: &str) -> BrpResult<()> {
     let segment_ok = |s: &str| {
         let mut chars = s.chars();
-        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
     if RESERVED.contains(&name) {

@@ -20,8 +20,15 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        serde_json::from_str::<Option<Self>>(text)
-            .map(Option::unwrap_or_default)
-            .map_err(|e| crate::BrpError::invalid_params(format!("invalid app config: {e}")))
+        let invalid = |e: &dyn std::fmt::Display| {
+            crate::BrpError::invalid_params(format!("invalid app config: {e}"))
+        };
+        match serde_json::from_str(text).map_err(|e| invalid(&e))? {
+            serde_json::Value::Null => Ok(Self::default()),
+            object @ serde_json::Value::Object(_) => {
+                serde_json::from_value(object).map_err(|e| invalid(&e))
+            }
+            _ => Err(invalid(&"expected a JSON object")),
+        }
     }
 }

@@ -24,14 +24,46 @@ pub struct Method {
 
 /// Every request that answers at once.
 pub const METHODS: &[Method] = &[
-    Method { name: "PING", mutates: false, handler: handlers::ping },
-    Method { name: "GET", mutates: false, handler: handlers::get },
-    Method { name: "QUERY", mutates: false, handler: handlers::query },
-    Method { name: "SPAWN", mutates: true, handler: handlers::spawn },
-    Method { name: "DESTROY", mutates: true, handler: handlers::destroy },
-    Method { name: "INSERT", mutates: true, handler: handlers::insert },
-    Method { name: "REMOVE", mutates: true, handler: handlers::remove },
-    Method { name: "REPARENT", mutates: true, handler: handlers::reparent },
+    Method {
+        name: "PING",
+        mutates: false,
+        handler: handlers::ping,
+    },
+    Method {
+        name: "GET",
+        mutates: false,
+        handler: handlers::get,
+    },
+    Method {
+        name: "QUERY",
+        mutates: false,
+        handler: handlers::query,
+    },
+    Method {
+        name: "SPAWN",
+        mutates: true,
+        handler: handlers::spawn,
+    },
+    Method {
+        name: "DESTROY",
+        mutates: true,
+        handler: handlers::destroy,
+    },
+    Method {
+        name: "INSERT",
+        mutates: true,
+        handler: handlers::insert,
+    },
+    Method {
+        name: "REMOVE",
+        mutates: true,
+        handler: handlers::remove,
+    },
+    Method {
+        name: "REPARENT",
+        mutates: true,
+        handler: handlers::reparent,
+    },
 ];
 
 /// The method called `name`, if any.

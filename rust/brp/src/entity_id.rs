@@ -23,7 +23,10 @@ pub fn parse(text: &str) -> BrpResult<Entity> {
     let index: u32 = index.parse().map_err(|_| malformed())?;
     let generation: u32 = generation.parse().map_err(|_| malformed())?;
     let index = EntityIndex::from_raw_u32(index).ok_or_else(malformed)?;
-    Ok(Entity::from_index_and_generation(index, EntityGeneration::from_bits(generation)))
+    Ok(Entity::from_index_and_generation(
+        index,
+        EntityGeneration::from_bits(generation),
+    ))
 }
 
 #[cfg(test)]
@@ -49,8 +52,20 @@ mod tests {
     #[test]
     fn rejects_malformed_ids() {
         for bad in [
-            "", "v", "3", "3v", "v0", "3v0v0", "-1v0", "3 v0", "3v-1", "+3v0", "x3v0",
-            "4294967295v0", "4294967296v0", "3v4294967296",
+            "",
+            "v",
+            "3",
+            "3v",
+            "v0",
+            "3v0v0",
+            "-1v0",
+            "3 v0",
+            "3v-1",
+            "+3v0",
+            "x3v0",
+            "4294967295v0",
+            "4294967296v0",
+            "3v4294967296",
         ] {
             let err = parse(bad).expect_err(bad);
             assert_eq!(err.code, crate::error::code::INVALID_PARAMS, "{bad}");

@@ -166,7 +166,10 @@ fn decode_all(
             let parent = host.visible(*parent).map(|p| p.id()).ok_or_else(|| {
                 BrpError::new(
                     code::ENTITY_NOT_FOUND,
-                    format!("`{name}` names entity {} which does not exist", entity_id::format(*parent)),
+                    format!(
+                        "`{name}` names entity {} which does not exist",
+                        entity_id::format(*parent)
+                    ),
                 )
             })?;
             check_parent(host, entity, parent)?;
@@ -177,7 +180,11 @@ fn decode_all(
 }
 
 /// Rejects `Children`, which the hierarchy derives from `ChildOf`.
-fn writable<'c>(host: &Host, component: &'c ComponentRef, name: &str) -> BrpResult<&'c ComponentRef> {
+fn writable<'c>(
+    host: &Host,
+    component: &'c ComponentRef,
+    name: &str,
+) -> BrpResult<&'c ComponentRef> {
     if host.world.component_id::<Children>() == Some(component.id) {
         return Err(BrpError::component(format!(
             "`{name}` is kept by the hierarchy; change it with REPARENT or `ChildOf`"
@@ -191,7 +198,10 @@ fn check_parent(host: &Host, entity: Option<Entity>, parent: Entity) -> BrpResul
     let Some(entity) = entity else { return Ok(()) };
     let id = entity_id::format(entity);
     if parent == entity {
-        return Err(BrpError::new(code::SELF_REPARENT, format!("cannot make {id} its own parent")));
+        return Err(BrpError::new(
+            code::SELF_REPARENT,
+            format!("cannot make {id} its own parent"),
+        ));
     }
     let mut ancestor = parent;
     for _ in 0..host.world.entities().len() {
@@ -199,17 +209,26 @@ fn check_parent(host: &Host, entity: Option<Entity>, parent: Entity) -> BrpResul
             Some(&ChildOf(next)) if next == entity => {
                 return Err(BrpError::new(
                     code::SELF_REPARENT,
-                    format!("cannot make {id} a child of its own descendant {}", entity_id::format(parent)),
+                    format!(
+                        "cannot make {id} a child of its own descendant {}",
+                        entity_id::format(parent)
+                    ),
                 ));
             }
             Some(&ChildOf(next)) => ancestor = next,
             None => return Ok(()),
         }
     }
-    Err(BrpError::internal("the hierarchy above the new parent has a cycle"))
+    Err(BrpError::internal(
+        "the hierarchy above the new parent has a cycle",
+    ))
 }
 
 /// `names` as `` `a`, `b` `` for messages.
 fn quoted(names: &[&str]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

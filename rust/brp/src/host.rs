@@ -81,8 +81,12 @@ impl Host {
     /// The entity with wire id `id`, if it exists and is visible to requests.
     pub fn entity(&self, id: &str) -> BrpResult<EntityRef<'_>> {
         let entity = entity_id::parse(id)?;
-        self.visible(entity)
-            .ok_or_else(|| BrpError::new(code::ENTITY_NOT_FOUND, format!("entity {id} does not exist")))
+        self.visible(entity).ok_or_else(|| {
+            BrpError::new(
+                code::ENTITY_NOT_FOUND,
+                format!("entity {id} does not exist"),
+            )
+        })
     }
 
     /// `entity` as an [`EntityRef`], unless it is missing or hidden.

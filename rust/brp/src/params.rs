@@ -12,7 +12,9 @@ impl<'a> Params<'a> {
     /// Wraps `params`, which must be an object, `null` or absent.
     pub fn new(params: &'a Value) -> BrpResult<Self> {
         match params {
-            Value::Object(object) => Ok(Self { object: Some(object) }),
+            Value::Object(object) => Ok(Self {
+                object: Some(object),
+            }),
             Value::Null => Ok(Self { object: None }),
             other => Err(BrpError::invalid_params(format!(
                 "params must be an object, got {}",
@@ -45,9 +47,9 @@ impl<'a> Params<'a> {
 
     /// The required string field `key`.
     pub fn str(&self, key: &str) -> BrpResult<&'a str> {
-        self.required(key)?.as_str().ok_or_else(|| {
-            BrpError::invalid_params(format!("params.{key} must be a string"))
-        })
+        self.required(key)?
+            .as_str()
+            .ok_or_else(|| BrpError::invalid_params(format!("params.{key} must be a string")))
     }
 
     /// The required object field `key`.
@@ -63,7 +65,11 @@ impl<'a> Params<'a> {
 
 /// Fails on a key of `object` outside `allowed`.
 pub fn only(object: Option<&Map<String, Value>>, at: &str, allowed: &[&str]) -> BrpResult<()> {
-    match object.into_iter().flatten().find(|(key, _)| !allowed.contains(&key.as_str())) {
+    match object
+        .into_iter()
+        .flatten()
+        .find(|(key, _)| !allowed.contains(&key.as_str()))
+    {
         Some((key, _)) => Err(BrpError::invalid_params(format!(
             "unknown field {at}.{key}; expected one of: {}",
             allowed.join(", ")
@@ -74,9 +80,9 @@ pub fn only(object: Option<&Map<String, Value>>, at: &str, allowed: &[&str]) -> 
 
 /// `value` as an object, or an error naming `at`.
 pub fn object<'a>(value: &'a Value, at: &str) -> BrpResult<&'a Map<String, Value>> {
-    value
-        .as_object()
-        .ok_or_else(|| BrpError::invalid_params(format!("{at} must be an object, got {}", kind(value))))
+    value.as_object().ok_or_else(|| {
+        BrpError::invalid_params(format!("{at} must be an object, got {}", kind(value)))
+    })
 }
 
 /// `value` as a list of component names, or an error naming `at`.

@@ -54,7 +54,10 @@ pub fn parse(text: &str) -> Result<Request, Response> {
 
 /// Reads a request from its parsed JSON.
 pub fn parse_value(value: Value) -> Result<Request, Response> {
-    let fail = |id, error| Response { id, result: Err(error) };
+    let fail = |id, error| Response {
+        id,
+        result: Err(error),
+    };
     let Value::Object(mut object) = value else {
         return Err(fail(
             None,
@@ -77,7 +80,8 @@ pub fn parse_value(value: Value) -> Result<Request, Response> {
     let name = match object.get("request") {
         Some(Value::String(name)) => name,
         Some(other) => {
-            return Err(fail(Some(id),
+            return Err(fail(
+                Some(id),
                 BrpError::invalid_request(format!(
                     "request must be a string naming the request, got {}",
                     params::kind(other)
@@ -87,7 +91,8 @@ pub fn parse_value(value: Value) -> Result<Request, Response> {
         None => return Err(fail(Some(id), BrpError::invalid_request("missing request"))),
     };
     let method = dispatch::method(name).ok_or_else(|| {
-        fail(Some(id),
+        fail(
+            Some(id),
             BrpError::new(
                 crate::error::code::UNKNOWN_REQUEST,
                 format!("unknown request {name:?}"),

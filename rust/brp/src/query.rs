@@ -45,7 +45,11 @@ impl QuerySpec {
             Some(data) => params::object(data, "params.data")?,
             None => &empty,
         };
-        params::only(Some(data), "params.data", &["components", "optional", "option", "has"])?;
+        params::only(
+            Some(data),
+            "params.data",
+            &["components", "optional", "option", "has"],
+        )?;
         if data.contains_key("optional") && data.contains_key("option") {
             return Err(BrpError::invalid_params(
                 "params.data has both `optional` and `option`; they are the same list, give one",
@@ -67,7 +71,10 @@ impl QuerySpec {
             list(data.get(key), &at)?
                 .into_iter()
                 .map(|name| {
-                    Ok(Selected { key: name.to_owned(), component: names.resolve(name)?.clone() })
+                    Ok(Selected {
+                        key: name.to_owned(),
+                        component: names.resolve(name)?.clone(),
+                    })
                 })
                 .collect()
         };
@@ -77,7 +84,11 @@ impl QuerySpec {
                 .map(|name| names.resolve(name).cloned())
                 .collect()
         };
-        let optional_key = if data.contains_key("option") { "option" } else { "optional" };
+        let optional_key = if data.contains_key("option") {
+            "option"
+        } else {
+            "optional"
+        };
         let spec = Self {
             components: selected("components")?,
             optional: selected(optional_key)?,
@@ -87,7 +98,10 @@ impl QuerySpec {
             changed: refs("changed")?,
         };
         if let Some(both) = spec.has.iter().find(|h| {
-            spec.components.iter().chain(&spec.optional).any(|s| s.key == h.key)
+            spec.components
+                .iter()
+                .chain(&spec.optional)
+                .any(|s| s.key == h.key)
         }) {
             return Err(BrpError::invalid_params(format!(
                 "`{}` is in params.data.has and also selected for its value",
@@ -100,7 +114,12 @@ impl QuerySpec {
     /// The matching entities, ordered by id.
     pub fn matches(&self, host: &mut Host) -> Vec<Entity> {
         let mut builder = QueryBuilder::<Entity>::new(&mut host.world);
-        for component in self.components.iter().map(|s| &s.component).chain(&self.with) {
+        for component in self
+            .components
+            .iter()
+            .map(|s| &s.component)
+            .chain(&self.with)
+        {
             builder.with_id(component.id);
         }
         for component in &self.without {
@@ -118,15 +137,22 @@ impl QuerySpec {
     /// The result row of `entity`: its id, selected values and `has` flags.
     pub fn row(&self, host: &Host, entity: EntityRef) -> BrpResult<Value> {
         let registry = host.registry.read();
-        let mut row = Map::with_capacity(1 + self.components.len() + self.optional.len() + self.has.len());
-        row.insert("id".to_owned(), Value::String(entity_id::format(entity.id())));
+        let mut row =
+            Map::with_capacity(1 + self.components.len() + self.optional.len() + self.has.len());
+        row.insert(
+            "id".to_owned(),
+            Value::String(entity_id::format(entity.id())),
+        );
         for selected in self.components.iter().chain(&self.optional) {
             if let Some(text) = value::read(entity, &selected.component, &registry) {
                 row.insert(selected.key.clone(), value::wrap(text?));
             }
         }
         for selected in &self.has {
-            row.insert(selected.key.clone(), Value::Bool(entity.contains_id(selected.component.id)));
+            row.insert(
+                selected.key.clone(),
+                Value::Bool(entity.contains_id(selected.component.id)),
+            );
         }
         Ok(Value::Object(row))
     }

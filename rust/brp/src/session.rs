@@ -15,7 +15,10 @@ pub struct Session {
 
 impl Session {
     pub(crate) fn new(app: App) -> Self {
-        Self { app, in_flight: Mutex::new(HashSet::new()) }
+        Self {
+            app,
+            in_flight: Mutex::new(HashSet::new()),
+        }
     }
 
     /// The app this session talks to.
@@ -47,10 +50,15 @@ impl Session {
         }
         let result = self.app.execute(request.method, &request.params);
         self.in_flight().remove(&id);
-        Response { id: Some(id), result }
+        Response {
+            id: Some(id),
+            result,
+        }
     }
 
     fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<u64>> {
-        self.in_flight.lock().unwrap_or_else(PoisonError::into_inner)
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }

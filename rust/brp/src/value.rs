@@ -6,14 +6,14 @@
 //! as wire ids, `"3v0"`, not as Bevy's opaque bit patterns.
 
 use crate::components::{ComponentRef, Kind};
+use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
 use bevy_ecs::component::ComponentId;
+use bevy_ecs::entity::Entity;
+use bevy_ecs::hierarchy::ChildOf;
 use bevy_ecs::ptr::OwningPtr;
 use bevy_ecs::reflect::ReflectComponent;
 use bevy_ecs::world::{EntityRef, EntityWorldMut};
-use crate::entity_id;
-use bevy_ecs::entity::Entity;
-use bevy_ecs::hierarchy::ChildOf;
 use bevy_reflect::serde::{
     ReflectDeserializerProcessor, ReflectSerializerProcessor, TypedReflectDeserializer,
     TypedReflectSerializer,
@@ -21,8 +21,8 @@ use bevy_reflect::serde::{
 use bevy_reflect::{PartialReflect, Reflect, ReflectFromReflect, TypeRegistration, TypeRegistry};
 use serde::de::{DeserializeSeed, Error as _};
 use serde::{Deserialize, Deserializer, Serializer};
-use std::any::TypeId;
 use serde_json::{Map, Value};
+use std::any::TypeId;
 
 /// A value decoded from the wire for one component, ready to insert.
 pub enum Decoded {
@@ -100,8 +100,11 @@ pub fn read(
     match &component.kind {
         Kind::Reflected { reflect, .. } => {
             let value = reflect.reflect(entity)?;
-            let serializer =
-                TypedReflectSerializer::with_processor(value.as_partial_reflect(), registry, &EntityIds);
+            let serializer = TypedReflectSerializer::with_processor(
+                value.as_partial_reflect(),
+                registry,
+                &EntityIds,
+            );
             Some(serde_json::to_string(&serializer).map_err(|e| {
                 BrpError::component(format!("cannot serialize `{}`: {e}", component.path))
             }))
@@ -129,7 +132,10 @@ pub fn decode(
     };
     match &component.kind {
         Kind::Dynamic => serde_json::from_str(text)
-            .map(|value| Decoded::Dynamic { id: component.id, value })
+            .map(|value| Decoded::Dynamic {
+                id: component.id,
+                value,
+            })
             .map_err(|e| invalid(&e)),
         Kind::Reflected { type_id, reflect } => {
             let registration = registry
@@ -146,12 +152,16 @@ pub fn decode(
             })?;
             from_reflect
                 .from_reflect(partial.as_ref())
-                .map(|value| Decoded::Reflected { value, reflect: reflect.clone() })
-                .ok_or_else(|| invalid(&format_args!("{text} does not form a `{}`", component.path)))
+                .map(|value| Decoded::Reflected {
+                    value,
+                    reflect: reflect.clone(),
+                })
+                .ok_or_else(|| {
+                    invalid(&format_args!("{text} does not form a `{}`", component.path))
+                })
         }
     }
 }
-
 
 /// Reads and writes `Entity` values as wire ids inside reflected values;
 /// `ChildOf`, which serializes through serde, is its entity alone.

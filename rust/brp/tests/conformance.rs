@@ -22,7 +22,10 @@ fn vector_files() -> Vec<PathBuf> {
 fn matches(expected: &Value, actual: &Value, key: Option<&str>) -> bool {
     match (expected, actual) {
         (Value::String(e), Value::String(a)) if key == Some("JSON") => {
-            match (serde_json::from_str::<Value>(e), serde_json::from_str::<Value>(a)) {
+            match (
+                serde_json::from_str::<Value>(e),
+                serde_json::from_str::<Value>(a),
+            ) {
                 (Ok(e), Ok(a)) => matches(&e, &a, None),
                 _ => false,
             }
@@ -36,7 +39,8 @@ fn matches(expected: &Value, actual: &Value, key: Option<&str>) -> bool {
         (Value::Object(e), Value::Object(a)) => {
             let subset = key == Some("error");
             (subset || e.len() == a.len())
-                && e.iter().all(|(k, e)| a.get(k).is_some_and(|a| matches(e, a, Some(k))))
+                && e.iter()
+                    .all(|(k, e)| a.get(k).is_some_and(|a| matches(e, a, Some(k))))
         }
         _ => expected == actual,
     }
@@ -71,11 +75,23 @@ fn conformance_vectors() {
 #[test]
 fn matcher_rejects_differences() {
     let m = |e: &str, a: &str| matches(&e.parse().unwrap(), &a.parse().unwrap(), None);
-    assert!(m(r#"{"a": {"JSON": "{ \"x\": 1.0 }"}}"#, r#"{"a": {"JSON": "{\"x\":1}"}}"#));
-    assert!(!m(r#"{"a": {"JSON": "{\"x\": 1.0}"}}"#, r#"{"a": {"JSON": "{\"x\":2}"}}"#));
+    assert!(m(
+        r#"{"a": {"JSON": "{ \"x\": 1.0 }"}}"#,
+        r#"{"a": {"JSON": "{\"x\":1}"}}"#
+    ));
+    assert!(!m(
+        r#"{"a": {"JSON": "{\"x\": 1.0}"}}"#,
+        r#"{"a": {"JSON": "{\"x\":2}"}}"#
+    ));
     assert!(!m(r#"{"a": 1}"#, r#"{"a": 1, "b": 2}"#));
-    assert!(m(r#"{"error": {"code": 1}}"#, r#"{"error": {"code": 1, "message": "m"}}"#));
-    assert!(!m(r#"{"error": {"code": 1}}"#, r#"{"error": {"code": 2, "message": "m"}}"#));
+    assert!(m(
+        r#"{"error": {"code": 1}}"#,
+        r#"{"error": {"code": 1, "message": "m"}}"#
+    ));
+    assert!(!m(
+        r#"{"error": {"code": 1}}"#,
+        r#"{"error": {"code": 2, "message": "m"}}"#
+    ));
     assert!(m(r#"{"w": "<any>"}"#, r#"{"w": "7"}"#));
     assert!(!m(r#"[1, 2]"#, r#"[2, 1]"#));
 }
