@@ -1,0 +1,34 @@
+//! [`BrpStatus`]: what every fallible call returns.
+
+/// The outcome of a call. `BRP_STATUS_OK` is 0; every other value is a
+/// failed call, described by `brp_last_error_message()` on the same thread.
+///
+/// A BRP *error response* (e.g. an unknown entity) is not a failed call: the
+/// call succeeds and its response JSON carries the `"error"` object.
+/// Later versions may add values: treat any value other than
+/// `BRP_STATUS_OK` as a failure.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrpStatus {
+    /// The call succeeded and wrote its out-parameter, if it has one.
+    Ok = 0,
+    /// A pointer argument was NULL.
+    NullArgument = 1,
+    /// A string argument was not valid UTF-8.
+    InvalidUtf8 = 2,
+    /// `brp_app_new`'s configuration JSON was malformed, had an unknown
+    /// field, or listed a component that cannot be declared.
+    InvalidConfig = 3,
+    /// `brp_app_register_component` rejected the name (reserved, or taken
+    /// by a registered Rust type).
+    InvalidComponent = 4,
+    /// `brp_app_update` failed: a system of the schedule panicked. The world
+    /// stays usable.
+    UpdateFailed = 5,
+    /// The library panicked; the panic was caught at the boundary. This is a
+    /// bug in libbrp; the handles stay usable.
+    Panic = 6,
+    /// The library could not hand a result to C (e.g. a response containing
+    /// a NUL byte). This is a bug in libbrp.
+    Internal = 7,
+}
