@@ -12,57 +12,68 @@ use serde_json::Value;
 /// A request handler: reads params, acts on the world, returns the response.
 pub type Handler = fn(&mut Host, &Params) -> BrpResult<Value>;
 
+/// How a request is carried out.
+#[derive(Clone, Copy)]
+pub enum Action {
+    /// Answered at once by a handler; `mutates` when it changes the world
+    /// (it then advances the change tick and wakes parked POLLs).
+    Answer {
+        /// The handler.
+        handler: Handler,
+        /// True when the request changes the world.
+        mutates: bool,
+    },
+    /// POLL: answered at once or parked until the world changes.
+    Poll,
+    /// CANCEL: fails a parked POLL of the same session.
+    Cancel,
+}
+
 /// One entry of the dispatch table.
 pub struct Method {
     /// The request name on the wire, e.g. `"GET"`.
     pub name: &'static str,
-    /// True when the request changes the world (it advances the change tick).
-    pub mutates: bool,
-    /// The handler.
-    pub handler: Handler,
+    /// What the request does.
+    pub action: Action,
 }
 
-/// Every request that answers at once.
+const fn read(name: &'static str, handler: Handler) -> Method {
+    Method {
+        name,
+        action: Action::Answer {
+            handler,
+            mutates: false,
+        },
+    }
+}
+
+const fn write(name: &'static str, handler: Handler) -> Method {
+    Method {
+        name,
+        action: Action::Answer {
+            handler,
+            mutates: true,
+        },
+    }
+}
+
+/// Every request.
 pub const METHODS: &[Method] = &[
+    read("PING", handlers::ping),
+    read("GET", handlers::get),
+    read("QUERY", handlers::query),
+    write("SPAWN", handlers::spawn),
+    write("DESTROY", handlers::destroy),
+    write("INSERT", handlers::insert),
+    write("REMOVE", handlers::remove),
+    write("REPARENT", handlers::reparent),
     Method {
-        name: "PING",
-        mutates: false,
-        handler: handlers::ping,
+        name: "POLL",
+        action: Action::Poll,
     },
     Method {
-        name: "GET",
-        mutates: false,
-        handler: handlers::get,
-    },
-    Method {
-        name: "QUERY",
-        mutates: false,
-        handler: handlers::query,
-    },
-    Method {
-        name: "SPAWN",
-        mutates: true,
-        handler: handlers::spawn,
-    },
-    Method {
-        name: "DESTROY",
-        mutates: true,
-        handler: handlers::destroy,
-    },
-    Method {
-        name: "INSERT",
-        mutates: true,
-        handler: handlers::insert,
-    },
-    Method {
-        name: "REMOVE",
-        mutates: true,
-        handler: handlers::remove,
-    },
-    Method {
-        name: "REPARENT",
-        mutates: true,
-        handler: handlers::reparent,
+        name: "CANCEL",
+        action: Action::Cancel,
     },
 ];
 

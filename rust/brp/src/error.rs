@@ -30,6 +30,8 @@ pub mod code {
     pub const CANCELLED: i32 = -23405;
     /// The request id is already in flight in this session.
     pub const DUPLICATE_ID: i32 = -23406;
+    /// A POLL's `timeout_ms` passed before its answer changed.
+    pub const TIMEOUT: i32 = -23407;
 }
 
 /// A BRP error: a code, a message that names the problem, optional data.

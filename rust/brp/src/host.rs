@@ -5,6 +5,7 @@ use crate::components::ComponentNames;
 use crate::config::Config;
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult, code};
+use crate::parked::Parked;
 use bevy_ecs::component::{Component, ComponentId};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::{ChildOf, Children};
@@ -32,6 +33,12 @@ pub struct Host {
     /// Components of the world's own bookkeeping entities (resources,
     /// observers), which requests neither see nor touch.
     pub hidden: [ComponentId; 2],
+    /// POLLs waiting for a change.
+    pub parked: Parked,
+    /// Set by [`App::close`](crate::App::close): new POLLs are refused.
+    pub closed: bool,
+    /// True while the thread that expires POLL timeouts runs.
+    pub timer_running: bool,
 }
 
 impl Host {
@@ -50,6 +57,9 @@ impl Host {
             schedule: Schedule::default(),
             config: Config::default(),
             hidden,
+            parked: Parked::default(),
+            closed: false,
+            timer_running: false,
         };
         {
             let mut registry = host.registry.write();

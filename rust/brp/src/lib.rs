@@ -24,6 +24,8 @@ pub mod error;
 pub mod handlers;
 pub mod host;
 pub mod params;
+pub mod parked;
+pub mod poll;
 pub mod protocol;
 pub mod query;
 pub mod session;

@@ -1,62 +1,262 @@
-//! [`Session`]: one client's request-id scope on an [`App`].
+//! [`Session`]: one client's request-id scope and response queue on an [`App`].
+//!
+//! Requests can be answered in place ([`Session::request`], which blocks
+//! while a POLL is parked) or submitted ([`Session::submit`]), whose
+//! responses arrive, possibly out of order, through [`Session::receive`] or a
+//! callback. Side effects apply in submission order: a submitted request is
+//! carried out before `submit` returns; only POLLs wait.
 
 use crate::app::App;
+use crate::dispatch::Action;
 use crate::error::{BrpError, code};
-use crate::protocol::{self, Response};
-use std::collections::HashSet;
-use std::sync::{Mutex, PoisonError};
+use crate::params::Params;
+use crate::parked::{Completion, Owner};
+use crate::protocol::{self, Request, Response};
+use std::collections::{HashSet, VecDeque};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Receives a session's submitted responses when set with
+/// [`Session::set_callback`].
+pub type Callback = Arc<dyn Fn(Response) + Send + Sync>;
 
 /// One client's id scope: ids are unique among the session's requests in
 /// flight, and independent of other sessions' ids.
+///
+/// Dropping a session closes it (see [`Session::close`]).
 pub struct Session {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     app: App,
+    owner: Owner,
     in_flight: Mutex<HashSet<u64>>,
+    outbox: Mutex<Outbox>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct Outbox {
+    queue: VecDeque<Response>,
+    callback: Option<Callback>,
+    /// Callbacks running now; `close` waits for them.
+    delivering: usize,
+    closed: bool,
 }
 
 impl Session {
-    pub(crate) fn new(app: App) -> Self {
+    pub(crate) fn new(app: App, owner: Owner) -> Self {
         Self {
-            app,
-            in_flight: Mutex::new(HashSet::new()),
+            inner: Arc::new(Inner {
+                app,
+                owner,
+                in_flight: Mutex::default(),
+                outbox: Mutex::default(),
+                changed: Condvar::new(),
+            }),
         }
     }
 
     /// The app this session talks to.
     pub fn app(&self) -> &App {
-        &self.app
+        &self.inner.app
     }
 
-    /// Answers one request given as JSON text. A request whose id is still
-    /// in flight in this session is rejected with [`code::DUPLICATE_ID`].
+    /// Answers one request given as JSON text; a POLL blocks until it
+    /// answers, times out or is cancelled (from another thread, with
+    /// [`Session::cancel`] or a CANCEL request).
     pub fn request(&self, text: &str) -> String {
         self.respond(text).to_text()
     }
 
-    /// Answers one request given as JSON text, as a [`Response`].
+    /// [`Session::request`], returning a [`Response`].
     pub fn respond(&self, text: &str) -> Response {
-        let request = match protocol::parse(text) {
+        let request = match self.admit(text) {
             Ok(request) => request,
             Err(response) => return response,
         };
         let id = request.id;
-        if !self.in_flight().insert(id) {
-            return Response {
-                id: Some(id),
-                result: Err(BrpError::new(
-                    code::DUPLICATE_ID,
-                    format!("request id {id} is already in flight in this session"),
-                )),
-            };
-        }
-        let result = self.app.execute(request.method, &request.params);
-        self.in_flight().remove(&id);
-        Response {
-            id: Some(id),
-            result,
+        let response = match request.method.action {
+            Action::Cancel => self.cancel_request(&request),
+            _ => self.inner.app.answer(request, self.inner.owner),
+        };
+        self.inner.leave(id);
+        response
+    }
+
+    /// Submits one request without waiting for its response, which arrives
+    /// through [`Session::receive`] or the callback. Every submission gets
+    /// exactly one response, including parse errors (with id `null`).
+    pub fn submit(&self, text: &str) {
+        let request = match self.admit(text) {
+            Ok(request) => request,
+            Err(response) => return self.inner.deliver(response),
+        };
+        let response = match request.method.action {
+            Action::Cancel => Some(self.cancel_request(&request)),
+            _ => {
+                let inner = Arc::clone(&self.inner);
+                let complete = move || -> Completion { Box::new(move |r| inner.finish(r)) };
+                self.inner.app.dispatch(request, self.inner.owner, complete)
+            }
+        };
+        if let Some(response) = response {
+            self.inner.finish(response);
         }
     }
 
-    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<u64>> {
+    /// The next submitted request's response, waiting up to `timeout`
+    /// (`None`: for ever). `None` on timeout, or once the session is closed
+    /// and its queue drained.
+    pub fn receive(&self, timeout: Option<Duration>) -> Option<Response> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut outbox = self.inner.outbox();
+        loop {
+            if let Some(response) = outbox.queue.pop_front() {
+                return Some(response);
+            }
+            if outbox.closed {
+                return None;
+            }
+            outbox = match deadline {
+                None => self
+                    .inner
+                    .changed
+                    .wait(outbox)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.checked_duration_since(Instant::now())?;
+                    self.inner
+                        .changed
+                        .wait_timeout(outbox, left)
+                        .map(|(outbox, _)| outbox)
+                        .unwrap_or_else(|p| p.into_inner().0)
+                }
+            };
+        }
+    }
+
+    /// Sends submitted responses to `callback` instead of the queue (`None`
+    /// restores the queue). The callback runs on the thread that completes
+    /// the request: the submitting thread for answers given at once, the
+    /// thread whose change woke a POLL, or the thread that cancels, closes
+    /// or times it out. It runs with no lock of the library held, so it may
+    /// make any call except closing or dropping its own session.
+    pub fn set_callback(&self, callback: Option<Callback>) {
+        self.inner.outbox().callback = callback;
+    }
+
+    /// Fails this session's parked POLL `id` with [`code::CANCELLED`];
+    /// false if no such POLL is parked.
+    pub fn cancel(&self, id: u64) -> bool {
+        self.inner
+            .app
+            .cancel(self.inner.owner, id, "cancelled by the client")
+    }
+
+    /// Fails every parked POLL of the session with [`code::CANCELLED`]
+    /// (their responses are delivered first), refuses further requests, and
+    /// returns once no callback of this session is running. Idempotent.
+    pub fn close(&self) {
+        self.inner
+            .app
+            .cancel_all(self.inner.owner, "the session was closed");
+        let mut outbox = self.inner.outbox();
+        outbox.closed = true;
+        self.inner.changed.notify_all();
+        while outbox.delivering > 0 {
+            outbox = self
+                .inner
+                .changed
+                .wait(outbox)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Parses `text` and claims its id for this session.
+    fn admit(&self, text: &str) -> Result<Request, Response> {
+        let request = protocol::parse(text)?;
+        let id = request.id;
+        let refuse = |code, message: String| Response {
+            id: Some(id),
+            result: Err(BrpError::new(code, message)),
+        };
+        if self.inner.outbox().closed {
+            return Err(refuse(code::CANCELLED, "the session is closed".to_owned()));
+        }
+        if !self.inner.in_flight().insert(id) {
+            return Err(refuse(
+                code::DUPLICATE_ID,
+                format!("request id {id} is already in flight in this session"),
+            ));
+        }
+        Ok(request)
+    }
+
+    /// CANCEL `{"id": <id of a parked POLL>}` → `{"status": "OK"}`.
+    fn cancel_request(&self, request: &Request) -> Response {
+        let result = Params::new(&request.params).and_then(|params| {
+            params.only(&["id"])?;
+            let target = params.required("id")?.as_u64().ok_or_else(|| {
+                BrpError::invalid_params("params.id must be the id of a parked POLL")
+            })?;
+            if self.cancel(target) {
+                Ok(serde_json::json!({ "status": "OK" }))
+            } else {
+                Err(BrpError::invalid_params(format!(
+                    "no POLL {target} is parked in this session"
+                )))
+            }
+        });
+        Response {
+            id: Some(request.id),
+            result,
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Inner {
+    /// Releases the response's id, then delivers the response.
+    fn finish(&self, response: Response) {
+        if let Some(id) = response.id {
+            self.leave(id);
+        }
+        self.deliver(response);
+    }
+
+    fn leave(&self, id: u64) {
+        self.in_flight().remove(&id);
+    }
+
+    /// Hands a response to the callback, or queues it.
+    fn deliver(&self, response: Response) {
+        let mut outbox = self.outbox();
+        match outbox.callback.clone() {
+            Some(callback) if !outbox.closed => {
+                outbox.delivering += 1;
+                drop(outbox);
+                // A panicking callback must not leave `close` waiting for ever.
+                let _ = catch_unwind(AssertUnwindSafe(|| callback(response)));
+                self.outbox().delivering -= 1;
+            }
+            _ => outbox.queue.push_back(response),
+        }
+        self.changed.notify_all();
+    }
+
+    fn outbox(&self) -> MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn in_flight(&self) -> MutexGuard<'_, HashSet<u64>> {
         self.in_flight
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

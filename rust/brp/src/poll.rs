@@ -1,0 +1,177 @@
+//! POLL: a QUERY that answers only once its answer differs from the one its
+//! watermark stands for.
+//!
+//! A watermark is `"<tick>-<digest>"`: the world's change tick when the
+//! answer was made (every change before it is in the answer, every change
+//! after it carries a tick at least as new) and a digest of the answer's
+//! shape (which entities matched, which `optional`/`has` components they
+//! had). A POLL with a watermark answers when the digest differs (an entity
+//! entered or left, an optional component came or went) or when a selected
+//! component of a matching entity changed at or after the tick. With
+//! `filter.changed` it answers only the entities whose listed components
+//! changed at or after the tick, once there is at least one.
+
+use crate::error::{BrpError, BrpResult};
+use crate::host::Host;
+use crate::params::Params;
+use crate::query::QuerySpec;
+use bevy_ecs::change_detection::Tick;
+use bevy_ecs::component::ComponentId;
+use bevy_ecs::entity::Entity;
+use bevy_ecs::world::EntityRef;
+use serde_json::{Value, json};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::Duration;
+
+/// The point a POLL answer stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watermark {
+    tick: u32,
+    digest: u64,
+}
+
+impl Watermark {
+    /// Parses the opaque text a POLL answer carried.
+    pub fn parse(text: &str) -> BrpResult<Self> {
+        let malformed = || {
+            BrpError::invalid_params(format!(
+                "malformed watermark {text:?}: pass back the watermark of a previous POLL answer"
+            ))
+        };
+        let (tick, digest) = text.split_once('-').ok_or_else(malformed)?;
+        Ok(Self {
+            tick: tick.parse().map_err(|_| malformed())?,
+            digest: u64::from_str_radix(digest, 16).map_err(|_| malformed())?,
+        })
+    }
+
+    /// The opaque text form.
+    pub fn to_text(self) -> String {
+        format!("{}-{:016x}", self.tick, self.digest)
+    }
+}
+
+/// A parsed POLL request.
+pub struct Poll {
+    spec: QuerySpec,
+    watermark: Option<Watermark>,
+    /// How long the POLL may stay parked before it fails with
+    /// [`code::TIMEOUT`](crate::code::TIMEOUT); `None` waits for ever.
+    pub timeout: Option<Duration>,
+}
+
+impl Poll {
+    /// Reads `{data, filter, watermark, timeout_ms}`.
+    pub fn parse(params: &Params, host: &Host) -> BrpResult<Self> {
+        params.only(&["data", "filter", "watermark", "timeout_ms"])?;
+        let watermark = match params.get("watermark") {
+            None => None,
+            Some(Value::String(text)) => Some(Watermark::parse(text)?),
+            Some(_) => {
+                return Err(BrpError::invalid_params(
+                    "params.watermark must be null or a string from a previous POLL answer",
+                ));
+            }
+        };
+        let timeout = match params.get("timeout_ms") {
+            None => None,
+            Some(ms) => Some(Duration::from_millis(ms.as_u64().ok_or_else(|| {
+                BrpError::invalid_params("params.timeout_ms must be a non-negative integer")
+            })?)),
+        };
+        Ok(Self {
+            spec: QuerySpec::parse(params, &host.names, true)?,
+            watermark,
+            timeout,
+        })
+    }
+
+    /// The answer, if the POLL should answer now; `None` to stay parked.
+    pub fn answer(&self, host: &mut Host) -> BrpResult<Option<Value>> {
+        let now = host.world.change_tick();
+        let entities = self.spec.matches(host);
+        let digest = self.digest(host, &entities);
+        let since = self.watermark.map(|w| Tick::new(w.tick.wrapping_sub(1)));
+        // Whether any of `ids` changed on `entity` at or after the watermark.
+        let changed = |entity: EntityRef, ids: &[ComponentId]| {
+            since.is_none_or(|since| {
+                ids.iter().any(|&id| {
+                    entity
+                        .get_change_ticks_by_id(id)
+                        .is_some_and(|ticks| ticks.is_changed(since, now))
+                })
+            })
+        };
+        let rows: Vec<Entity> = if self.spec.changed.is_empty() {
+            let selected: Vec<ComponentId> = (self.spec.components.iter())
+                .chain(&self.spec.optional)
+                .map(|s| s.component.id)
+                .collect();
+            let unchanged = self.watermark.is_some_and(|w| w.digest == digest)
+                && !(entities.iter().filter_map(|&e| host.visible(e)))
+                    .any(|entity| changed(entity, &selected));
+            if unchanged {
+                return Ok(None);
+            }
+            entities
+        } else {
+            let watched: Vec<ComponentId> = self.spec.changed.iter().map(|c| c.id).collect();
+            let rows: Vec<Entity> = entities
+                .into_iter()
+                .filter(|&e| {
+                    host.visible(e)
+                        .is_some_and(|entity| changed(entity, &watched))
+                })
+                .collect();
+            if rows.is_empty() && self.watermark.is_some() {
+                return Ok(None);
+            }
+            rows
+        };
+        let watermark = Watermark {
+            tick: now.get(),
+            digest,
+        };
+        Ok(Some(json!({
+            "entities": self.spec.rows(host, &rows)?,
+            "watermark": watermark.to_text(),
+        })))
+    }
+
+    /// Hashes which entities match and which optional components they have.
+    fn digest(&self, host: &Host, entities: &[Entity]) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        for entity in entities.iter().filter_map(|&e| host.visible(e)) {
+            entity.id().hash(&mut hasher);
+            for selected in self.spec.optional.iter().chain(&self.spec.has) {
+                entity.contains_id(selected.component.id).hash(&mut hasher);
+            }
+        }
+        hasher.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watermarks_round_trip_and_reject_garbage() {
+        let mark = Watermark {
+            tick: 42,
+            digest: 0xdead_beef,
+        };
+        assert_eq!(Watermark::parse(&mark.to_text()), Ok(mark));
+        for bad in [
+            "",
+            "42",
+            "x-1",
+            "42-zz",
+            "-1-1",
+            "42-",
+            "<some opaque value>",
+        ] {
+            assert!(Watermark::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,421 @@
+//! POLL, watermarks and asynchronous sessions. Waits are bounded only to
+//! detect hangs; nothing here asserts how long anything takes.
+
+use brp::{App, code};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+/// Long enough never to expire on a working machine; only stops a hang.
+const HANG: Duration = Duration::from_secs(30);
+
+fn app() -> App {
+    App::from_config_json(r#"{"components": ["Position", "Player", "Counter"]}"#).unwrap()
+}
+
+fn call(app: &App, request: Value) -> Value {
+    serde_json::from_str(&app.request(&request.to_string())).unwrap()
+}
+
+fn spawn(app: &App, components: Value) -> String {
+    let response = call(
+        app,
+        json!({"id": 0, "request": "SPAWN", "params": {"components": components}}),
+    );
+    response["response"]["entity"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{response}"))
+        .to_owned()
+}
+
+fn insert(app: &App, entity: &str, name: &str, value: Value) {
+    let response = call(
+        app,
+        json!({"id": 0, "request": "INSERT", "params": {"entity": entity, "components": {name: {"JSON": value.to_string()}}}}),
+    );
+    assert_eq!(response["response"]["status"], "OK", "{response}");
+}
+
+fn poll(id: u64, params: Value) -> String {
+    json!({"id": id, "request": "POLL", "params": params}).to_string()
+}
+
+fn received(session: &brp::Session) -> Value {
+    session
+        .receive(Some(HANG))
+        .expect("a response before the hang guard")
+        .to_json()
+}
+
+/// POLLs `params` with a null watermark and returns the watermark.
+fn first_watermark(app: &App, params: &Value) -> String {
+    let answer: Value = serde_json::from_str(&app.request(&poll(1, params.clone()))).unwrap();
+    answer["response"]["watermark"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .to_owned()
+}
+
+fn with_watermark(params: &Value, watermark: &str) -> Value {
+    let mut params = params.clone();
+    params["watermark"] = json!(watermark);
+    params
+}
+
+#[test]
+fn a_parked_poll_is_woken_by_an_insert_from_another_thread() {
+    let app = app();
+    let player = spawn(&app, json!({"Position": {"JSON": "{\"x\": 0}"}}));
+    let params = json!({"data": {"components": ["Position"]}});
+    let watermark = first_watermark(&app, &params);
+
+    let session = app.session();
+    session.submit(&poll(7, with_watermark(&params, &watermark)));
+    assert!(
+        session.receive(Some(Duration::ZERO)).is_none(),
+        "nothing changed: the POLL is parked"
+    );
+
+    let writer = app.clone();
+    std::thread::spawn(move || insert(&writer, &player, "Position", json!({"x": 5})))
+        .join()
+        .unwrap();
+    let answer = received(&session);
+    assert_eq!(answer["id"], 7);
+    assert_eq!(
+        answer["response"]["entities"][0]["Position"]["JSON"],
+        "{\"x\":5}"
+    );
+    assert_ne!(answer["response"]["watermark"], json!(watermark));
+}
+
+#[test]
+fn a_blocking_poll_waits_in_its_thread_until_another_session_writes() {
+    let app = app();
+    let player = spawn(&app, json!({"Counter": {"JSON": "0"}}));
+    let params = json!({"data": {"components": ["Counter"]}});
+    let watermark = first_watermark(&app, &params);
+    let (sender, receiver) = mpsc::channel();
+    let poller = app.clone();
+    let request = poll(1, with_watermark(&params, &watermark));
+    std::thread::spawn(move || sender.send(poller.session().request(&request)));
+    assert!(
+        receiver.recv_timeout(Duration::from_millis(50)).is_err(),
+        "parked until a change"
+    );
+    insert(&app, &player, "Counter", json!(1));
+    let answer: Value = serde_json::from_str(&receiver.recv_timeout(HANG).unwrap()).unwrap();
+    assert_eq!(answer["response"]["entities"][0]["Counter"]["JSON"], "1");
+}
+
+#[test]
+fn entering_and_leaving_the_match_set_wake_a_poll() {
+    let app = app();
+    spawn(&app, json!({"Player": {"JSON": "1"}}));
+    let params = json!({"filter": {"with": ["Player"]}});
+    let session = app.session();
+
+    let watermark = first_watermark(&app, &params);
+    session.submit(&poll(1, with_watermark(&params, &watermark)));
+    let newcomer = spawn(&app, json!({"Player": {"JSON": "2"}}));
+    let entered = received(&session);
+    assert_eq!(entered["response"]["entities"].as_array().unwrap().len(), 2);
+
+    let watermark = entered["response"]["watermark"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    session.submit(&poll(2, with_watermark(&params, &watermark)));
+    call(
+        &app,
+        json!({"id": 0, "request": "DESTROY", "params": {"entity": newcomer}}),
+    );
+    let left = received(&session);
+    assert_eq!(left["response"]["entities"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn an_optional_component_coming_or_going_wakes_a_poll_and_unrelated_changes_do_not() {
+    let app = app();
+    let player = spawn(
+        &app,
+        json!({"Player": {"JSON": "1"}, "Counter": {"JSON": "0"}}),
+    );
+    let params = json!({"data": {"optional": ["Position"]}, "filter": {"with": ["Player"]}, "timeout_ms": 200});
+    let watermark = first_watermark(&app, &params);
+    let session = app.session();
+    session.submit(&poll(1, with_watermark(&params, &watermark)));
+    insert(&app, &player, "Counter", json!(1));
+    let timed_out = received(&session);
+    assert_eq!(
+        timed_out["error"]["code"],
+        code::TIMEOUT,
+        "Counter is not selected: {timed_out}"
+    );
+
+    session.submit(&poll(2, with_watermark(&params, &watermark)));
+    insert(&app, &player, "Position", json!({"x": 1}));
+    let added = received(&session);
+    assert_eq!(
+        added["response"]["entities"][0]["Position"]["JSON"],
+        "{\"x\":1}"
+    );
+
+    let watermark = added["response"]["watermark"].as_str().unwrap().to_owned();
+    session.submit(&poll(3, with_watermark(&params, &watermark)));
+    call(
+        &app,
+        json!({"id": 0, "request": "REMOVE", "params": {"entity": player, "components": ["Position"]}}),
+    );
+    let removed = received(&session);
+    assert_eq!(removed["response"]["entities"][0], json!({"id": player}));
+}
+
+#[test]
+fn changed_returns_only_the_entities_that_changed() {
+    let app = app();
+    let a = spawn(&app, json!({"Counter": {"JSON": "0"}}));
+    let b = spawn(&app, json!({"Counter": {"JSON": "0"}}));
+    let params = json!({"data": {"components": ["Counter"]}, "filter": {"changed": ["Counter"]}});
+    let all: Value = serde_json::from_str(&app.request(&poll(1, params.clone()))).unwrap();
+    assert_eq!(
+        all["response"]["entities"].as_array().unwrap().len(),
+        2,
+        "no watermark: everything"
+    );
+    let watermark = all["response"]["watermark"].as_str().unwrap();
+
+    insert(&app, &b, "Counter", json!(5));
+    let some: Value =
+        serde_json::from_str(&app.request(&poll(2, with_watermark(&params, watermark)))).unwrap();
+    assert_eq!(
+        some["response"]["entities"],
+        json!([{"id": b, "Counter": {"JSON": "5"}}])
+    );
+
+    let session = app.session();
+    let watermark = some["response"]["watermark"].as_str().unwrap();
+    session.submit(&poll(3, with_watermark(&params, watermark)));
+    spawn(&app, json!({"Position": {"JSON": "1"}}));
+    assert!(
+        session.receive(Some(Duration::ZERO)).is_none(),
+        "no Counter changed yet"
+    );
+    insert(&app, &a, "Counter", json!(9));
+    let answer = received(&session);
+    assert_eq!(
+        answer["response"]["entities"],
+        json!([{"id": a, "Counter": {"JSON": "9"}}])
+    );
+}
+
+#[test]
+fn responses_come_out_of_order_and_ids_in_flight_are_rejected() {
+    let app = app();
+    let player = spawn(&app, json!({"Counter": {"JSON": "0"}}));
+    let params = json!({"data": {"components": ["Counter"]}});
+    let watermark = first_watermark(&app, &params);
+    let session = app.session();
+    session.submit(&poll(1, with_watermark(&params, &watermark)));
+    session.submit(r#"{"id": 2, "request": "PING"}"#);
+    session.submit(r#"{"id": 1, "request": "PING"}"#);
+    assert_eq!(
+        received(&session),
+        json!({"id": 2, "response": {"status": "OK"}})
+    );
+    let duplicate = received(&session);
+    assert_eq!(duplicate["id"], 1);
+    assert_eq!(duplicate["error"]["code"], code::DUPLICATE_ID);
+    insert(&app, &player, "Counter", json!(1));
+    let answer = received(&session);
+    assert_eq!(answer["id"], 1);
+    assert!(answer["response"]["entities"].is_array());
+    session.submit(r#"{"id": 1, "request": "PING"}"#);
+    assert_eq!(
+        received(&session),
+        json!({"id": 1, "response": {"status": "OK"}}),
+        "id 1 is free again"
+    );
+}
+
+#[test]
+fn a_poll_can_be_cancelled_by_call_or_by_request() {
+    let app = app();
+    spawn(&app, json!({"Counter": {"JSON": "0"}}));
+    let params = json!({"data": {"components": ["Counter"]}});
+    let watermark = first_watermark(&app, &params);
+    let session = app.session();
+    session.submit(&poll(1, with_watermark(&params, &watermark)));
+    assert!(session.cancel(1));
+    assert!(!session.cancel(1), "already gone");
+    assert_eq!(received(&session)["error"]["code"], code::CANCELLED);
+
+    session.submit(&poll(2, with_watermark(&params, &watermark)));
+    session.submit(r#"{"id": 3, "request": "CANCEL", "params": {"id": 2}}"#);
+    let mut answers = [received(&session), received(&session)];
+    answers.sort_by_key(|a| a["id"].as_u64());
+    assert_eq!(answers[0]["error"]["code"], code::CANCELLED);
+    assert_eq!(answers[1], json!({"id": 3, "response": {"status": "OK"}}));
+
+    session.submit(r#"{"id": 4, "request": "CANCEL", "params": {"id": 99}}"#);
+    assert_eq!(received(&session)["error"]["code"], code::INVALID_PARAMS);
+    let other = app.session();
+    session.submit(&poll(5, with_watermark(&params, &watermark)));
+    assert!(!other.cancel(5), "a session cannot cancel another's POLL");
+    assert!(session.cancel(5));
+}
+
+#[test]
+fn closing_a_session_or_the_app_wakes_parked_polls() {
+    let app = app();
+    spawn(&app, json!({"Counter": {"JSON": "0"}}));
+    let params = json!({"data": {"components": ["Counter"]}});
+    let watermark = first_watermark(&app, &params);
+
+    let session = app.session();
+    session.submit(&poll(1, with_watermark(&params, &watermark)));
+    session.close();
+    assert_eq!(received(&session)["error"]["code"], code::CANCELLED);
+    assert!(session.receive(Some(Duration::ZERO)).is_none());
+    session.submit(r#"{"id": 2, "request": "PING"}"#);
+    assert_eq!(
+        received(&session)["error"]["code"],
+        code::CANCELLED,
+        "a closed session refuses requests"
+    );
+
+    let (sender, receiver) = mpsc::channel();
+    let poller = app.clone();
+    let request = poll(3, with_watermark(&params, &watermark));
+    std::thread::spawn(move || sender.send(poller.request(&request)));
+    assert!(receiver.recv_timeout(Duration::from_millis(50)).is_err());
+    app.close();
+    let answer: Value = serde_json::from_str(&receiver.recv_timeout(HANG).unwrap()).unwrap();
+    assert_eq!(answer["error"]["code"], code::CANCELLED);
+    assert_eq!(
+        call(&app, json!({"id": 4, "request": "PING"}))["response"]["status"],
+        "OK"
+    );
+}
+
+#[test]
+fn dropping_a_session_with_a_parked_poll_frees_it() {
+    let app = app();
+    spawn(&app, json!({"Counter": {"JSON": "0"}}));
+    let params = json!({"data": {"components": ["Counter"]}});
+    let watermark = first_watermark(&app, &params);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    {
+        let session = app.session();
+        let sink = Arc::clone(&seen);
+        session.set_callback(Some(Arc::new(move |r: brp::protocol::Response| {
+            sink.lock().unwrap().push(r.to_json())
+        })));
+        session.submit(&poll(1, with_watermark(&params, &watermark)));
+    }
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0]["error"]["code"], code::CANCELLED);
+}
+
+#[test]
+fn callbacks_receive_answers_and_may_call_back_into_the_app() {
+    let app = app();
+    let player = spawn(&app, json!({"Counter": {"JSON": "0"}}));
+    let params = json!({"data": {"components": ["Counter"]}});
+    let watermark = first_watermark(&app, &params);
+    let session = app.session();
+    let (sender, receiver) = mpsc::channel();
+    let reader = app.clone();
+    let sender = Mutex::new(sender);
+    session.set_callback(Some(Arc::new(move |r: brp::protocol::Response| {
+        let ping = reader.request(r#"{"id": 9, "request": "PING"}"#);
+        let _ = sender.lock().unwrap().send((r.to_json(), ping));
+    })));
+    session.submit(&poll(1, with_watermark(&params, &watermark)));
+    insert(&app, &player, "Counter", json!(3));
+    let (answer, ping) = receiver.recv_timeout(HANG).unwrap();
+    assert_eq!(answer["response"]["entities"][0]["Counter"]["JSON"], "3");
+    assert_eq!(ping, r#"{"id":9,"response":{"status":"OK"}}"#);
+}
+
+#[test]
+fn update_and_direct_world_changes_wake_polls() {
+    use bevy_ecs::prelude::*;
+    #[derive(Component, bevy_reflect::Reflect, Default)]
+    #[reflect(Component)]
+    struct Ticks(u32);
+    let app = app();
+    app.register_type::<Ticks>().unwrap();
+    app.add_systems(|mut query: bevy_ecs::system::Query<&mut Ticks>| {
+        for mut ticks in &mut query {
+            ticks.0 += 1;
+        }
+    });
+    spawn(&app, json!({"Ticks": {"JSON": "0"}}));
+    let params = json!({"data": {"components": ["Ticks"]}});
+    let watermark = first_watermark(&app, &params);
+    let session = app.session();
+    session.submit(&poll(1, with_watermark(&params, &watermark)));
+    app.update().unwrap();
+    let answer = received(&session);
+    assert_eq!(answer["response"]["entities"][0]["Ticks"]["JSON"], "1");
+
+    let watermark = answer["response"]["watermark"].as_str().unwrap().to_owned();
+    session.submit(&poll(2, with_watermark(&params, &watermark)));
+    app.with_world_mut(|world| {
+        let mut query = world.query::<&mut Ticks>();
+        for mut ticks in query.iter_mut(world) {
+            ticks.0 = 40;
+        }
+    });
+    assert_eq!(
+        received(&session)["response"]["entities"][0]["Ticks"]["JSON"],
+        "40"
+    );
+}
+
+/// The guarantee: every value the poller does not see is superseded by one
+/// it does see. The poller sees a strictly increasing subsequence of the
+/// written values that ends with the last one written.
+#[test]
+fn a_poller_never_misses_the_latest_change() {
+    const WRITES: u64 = 2_000;
+    let app = app();
+    let player = spawn(&app, json!({"Counter": {"JSON": "0"}}));
+    let params = json!({"data": {"components": ["Counter"]}, "filter": {"changed": ["Counter"]},
+                        "timeout_ms": HANG.as_millis() as u64});
+    let poller = {
+        let app = app.clone();
+        std::thread::spawn(move || {
+            let session = app.session();
+            let mut watermark = Value::Null;
+            let mut seen = Vec::new();
+            for id in 0.. {
+                let mut request = params.clone();
+                request["watermark"] = watermark;
+                let answer: Value =
+                    serde_json::from_str(&session.request(&poll(id, request))).unwrap();
+                watermark = answer["response"]["watermark"].clone();
+                let value: u64 = answer["response"]["entities"][0]["Counter"]["JSON"]
+                    .as_str()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("{answer}"));
+                seen.push(value);
+                if value == WRITES {
+                    return seen;
+                }
+            }
+            unreachable!()
+        })
+    };
+    for value in 1..=WRITES {
+        insert(&app, &player, "Counter", json!(value));
+    }
+    let seen = poller.join().unwrap();
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "strictly increasing: {seen:?}"
+    );
+    assert_eq!(seen.last(), Some(&WRITES));
+}
