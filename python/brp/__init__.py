@@ -1,0 +1,45 @@
+"""libbrp for Python: an embedded Bevy ECS world driven by Bevy Remote
+Protocol requests, in-process.
+
+>>> import brp
+>>> app = brp.App({"components": ["Position"]})
+>>> player = app.spawn({"Name": "Player", "Position": {"x": 1.0}})
+>>> app.get(player, ["Position"])
+{'Position': {'x': 1.0}}
+"""
+
+from brp._app import App, Session, brp_request
+from brp._native import __version__
+from brp.errors import (
+    BrpError,
+    Cancelled,
+    ComponentError,
+    ComponentNotPresent,
+    DuplicateId,
+    EntityNotFound,
+    InternalError,
+    InvalidParams,
+    InvalidRequest,
+    ParseError,
+    SelfReparent,
+    UnknownRequest,
+)
+
+__all__ = [
+    "App",
+    "BrpError",
+    "Cancelled",
+    "ComponentError",
+    "ComponentNotPresent",
+    "DuplicateId",
+    "EntityNotFound",
+    "InternalError",
+    "InvalidParams",
+    "InvalidRequest",
+    "ParseError",
+    "SelfReparent",
+    "Session",
+    "UnknownRequest",
+    "__version__",
+    "brp_request",
+]

@@ -1,0 +1,93 @@
+"""The helper requests, each built once as a :class:`Call` that any client
+(blocking or asynchronous) sends and whose answer it decodes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from brp import _wire
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """A request to send (``request`` name and ``params``) and how to decode
+    its ``response`` value."""
+
+    request: str
+    params: dict[str, Any]
+    decode: Callable[[dict[str, Any]], T]
+
+
+def _none(_: dict[str, Any]) -> None:
+    """Decodes an answer that carries nothing but ``{"status": "OK"}``."""
+
+
+def ping() -> Call[None]:
+    """PING: checks the world answers."""
+    return Call("PING", {}, _none)
+
+
+def spawn(components: Mapping[str, Any]) -> Call[str]:
+    """SPAWN: a new entity with ``components``; answers its id."""
+    params = {"components": _wire.encode_components(components)}
+    return Call("SPAWN", params, lambda answer: _wire.entity(answer["entity"]))
+
+
+def get(entity: str, components: Iterable[str]) -> Call[dict[str, Any]]:
+    """GET: the values of ``components`` on ``entity``."""
+    params = {"entity": _wire.entity(entity), "components": _wire.names(components, "components")}
+    return Call("GET", params, lambda answer: _wire.decode_components(answer["components"]))
+
+
+def query(
+    components: Iterable[str],
+    optional: Iterable[str],
+    has: Iterable[str],
+    with_: Iterable[str],
+    without: Iterable[str],
+) -> Call[list[dict[str, Any]]]:
+    """QUERY: one row per matching entity, ``{"id": ..., name: value, ...}``."""
+    lists = {
+        "data": {
+            "components": _wire.names(components, "components"),
+            "optional": _wire.names(optional, "optional"),
+            "has": _wire.names(has, "has"),
+        },
+        "filter": {
+            "with": _wire.names(with_, "with_"),
+            "without": _wire.names(without, "without"),
+        },
+    }
+    params = {part: {k: v for k, v in keys.items() if v} for part, keys in lists.items()}
+
+    def rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
+        return [_wire.decode_components(row) for row in answer["entities"]]
+
+    return Call("QUERY", params, rows)
+
+
+def insert(entity: str, components: Mapping[str, Any]) -> Call[None]:
+    """INSERT: sets ``components`` on ``entity``, replacing existing values."""
+    params = {"entity": _wire.entity(entity), "components": _wire.encode_components(components)}
+    return Call("INSERT", params, _none)
+
+
+def remove(entity: str, components: Iterable[str]) -> Call[None]:
+    """REMOVE: takes ``components`` off ``entity`` (absent ones are ignored)."""
+    params = {"entity": _wire.entity(entity), "components": _wire.names(components, "components")}
+    return Call("REMOVE", params, _none)
+
+
+def destroy(entity: str) -> Call[None]:
+    """DESTROY: despawns ``entity`` and its descendants."""
+    return Call("DESTROY", {"entity": _wire.entity(entity)}, _none)
+
+
+def reparent(entity: str, parent: str | None) -> Call[None]:
+    """REPARENT: makes ``entity`` a child of ``parent`` (``None``: a root)."""
+    checked = None if parent is None else _wire.entity(parent, "parent")
+    return Call("REPARENT", {"entity": _wire.entity(entity), "parent": checked}, _none)
