@@ -1,0 +1,13 @@
+"""Shared fixtures: a fresh world with the seed's dynamic components."""
+
+from __future__ import annotations
+
+import pytest
+
+import brp
+
+
+@pytest.fixture
+def app() -> brp.App:
+    """A new world declaring ``Position`` and ``Player``."""
+    return brp.App({"components": ["Position", "Player"]})
