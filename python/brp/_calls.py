@@ -34,7 +34,7 @@ def ping() -> Call[None]:
 def spawn(components: Mapping[str, Any]) -> Call[str]:
     """SPAWN: a new entity with ``components``; answers its id."""
     params = {"components": _wire.encode_components(components)}
-    return Call("SPAWN", params, lambda answer: _wire.entity(answer["entity"]))
+    return Call("SPAWN", params, lambda answer: str(answer["entity"]))
 
 
 def get(entity: str, components: Iterable[str]) -> Call[dict[str, Any]]:

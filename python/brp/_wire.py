@@ -25,7 +25,8 @@ def entity(value: object, what: str = "entity") -> str:
 def names(values: Iterable[str], what: str) -> list[str]:
     """Component names as a list, checked to be strings (a lone string is refused)."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise TypeError(f"{what} must be an iterable of component names, got {type(values).__name__}")
+        kind = type(values).__name__
+        raise TypeError(f"{what} must be an iterable of component names, got {kind}")
     listed = list(values)
     for name in listed:
         if not isinstance(name, str):
@@ -36,7 +37,8 @@ def names(values: Iterable[str], what: str) -> list[str]:
 def encode_components(components: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     """``{name: value}`` as the wire's ``{name: {"JSON": text}}``."""
     if not isinstance(components, Mapping):
-        raise TypeError(f"components must be a mapping of name to value, got {type(components).__name__}")
+        kind = type(components).__name__
+        raise TypeError(f"components must be a mapping of name to value, got {kind}")
     encoded = {}
     for name, value in components.items():
         if not isinstance(name, str):

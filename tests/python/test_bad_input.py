@@ -79,8 +79,8 @@ def test_non_finite_numbers_are_value_errors(app: brp.App, value: Any) -> None:
         ("[" * 100_000, brp.ParseError.CODE),
         ('{"id": 1, "request": "PING"} trailing', brp.ParseError.CODE),
         ('{"id": 1, "request": "PING", "params": {"x": "\\ud800"}}', brp.ParseError.CODE),
-        ('{"id": 1, "request": "SPAWN", "params": {"components": {"Name": {"JSON": "\\"\\\\ud800\\""}}}}',
-         brp.ComponentError.CODE),
+        ('{"id": 1, "request": "SPAWN", "params": {"components": '
+         '{"Name": {"JSON": "\\"\\\\ud800\\""}}}}', brp.ComponentError.CODE),
         ("null", brp.InvalidRequest.CODE),
         ('{"id": 1.5, "request": "PING"}', brp.InvalidRequest.CODE),
         ('{"id": 1, "request": "GET", "params": {"entity": "18446744073709551616v0", '
@@ -108,7 +108,8 @@ def test_a_lone_surrogate_in_a_value_is_a_component_error(app: brp.App) -> None:
 
 def test_deep_values_are_refused_not_crashed(app: brp.App) -> None:
     deep = "[" * 10_000 + "]" * 10_000
-    text = json.dumps({"id": 1, "request": "SPAWN", "params": {"components": {"Position": {"JSON": deep}}}})
+    components = {"Position": {"JSON": deep}}
+    text = json.dumps({"id": 1, "request": "SPAWN", "params": {"components": components}})
     answer = json.loads(brp.brp_request(app, text))
     assert answer["error"]["code"] == brp.ComponentError.CODE
     assert app.query() == []
