@@ -26,6 +26,7 @@ pub mod host;
 pub mod params;
 pub mod parked;
 pub mod poll;
+pub mod pose;
 pub mod protocol;
 pub mod query;
 pub mod session;

@@ -1,0 +1,92 @@
+//! Applying frames to the world: the one code path of the client and of
+//! [`push_frame`].
+
+use super::components::{PoseLandmarks, PoseNotDetected};
+use super::config::Target;
+use super::frame::Frame;
+use crate::app::App;
+use crate::entity_id;
+use crate::error::{BrpError, BrpResult, code};
+use bevy_ecs::entity::Entity;
+use bevy_ecs::name::Name;
+use bevy_ecs::world::World;
+
+/// Registers the pose components with `app`, so requests find them by name.
+/// Registering again is a no-op.
+pub fn register(app: &App) -> BrpResult<()> {
+    app.register_type::<PoseLandmarks>()?;
+    app.register_type::<PoseNotDetected>()
+}
+
+/// Decodes `bytes` as a controller's frame (FlatBuffers or JSON, see
+/// [`Frame::decode`]) and applies it to `target`, exactly as a
+/// [`PoseClient`](super::PoseClient) applies the frames it receives.
+///
+/// Fails, leaving the world unchanged, when the frame is malformed or the
+/// target entity does not exist.
+pub fn push_frame(app: &App, target: &Target, bytes: &[u8]) -> BrpResult<()> {
+    let frame = Frame::decode(bytes)?;
+    register(app)?;
+    Applier::new(target.clone()).apply(app, frame)
+}
+
+/// Applies frames to one target, remembering the entity it resolved.
+pub(crate) struct Applier {
+    target: Target,
+    resolved: Option<Entity>,
+}
+
+impl Applier {
+    pub(crate) fn new(target: Target) -> Self {
+        Self {
+            target,
+            resolved: None,
+        }
+    }
+
+    /// Lands `frame` on the target: a pose replaces [`PoseLandmarks`] and
+    /// clears [`PoseNotDetected`]; `Empty` does the opposite.
+    pub(crate) fn apply(&mut self, app: &App, frame: Frame) -> BrpResult<()> {
+        app.with_world_mut(|world| {
+            let entity = self.resolve(world)?;
+            let mut entity = world.get_entity_mut(entity).map_err(|_| {
+                let id = entity_id::format(entity);
+                BrpError::new(
+                    code::ENTITY_NOT_FOUND,
+                    format!("entity {id} does not exist"),
+                )
+            })?;
+            match frame {
+                Frame::Pose(pose) => {
+                    entity.remove::<PoseNotDetected>().insert(pose);
+                }
+                Frame::Empty => {
+                    entity.remove::<PoseLandmarks>().insert(PoseNotDetected);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn resolve(&mut self, world: &mut World) -> BrpResult<Entity> {
+        let name = match &self.target {
+            Target::Entity(entity) => return Ok(*entity),
+            Target::Name(name) => name.as_str(),
+        };
+        let named = |entity| {
+            world
+                .get::<Name>(entity)
+                .is_some_and(|n| n.as_str() == name)
+        };
+        if let Some(entity) = self.resolved.filter(|&e| named(e)) {
+            return Ok(entity);
+        }
+        let found = world
+            .query::<(Entity, &Name)>()
+            .iter(world)
+            .find_map(|(entity, n)| (n.as_str() == name).then_some(entity));
+        let entity = found.unwrap_or_else(|| world.spawn(Name::new(name.to_owned())).id());
+        self.resolved = Some(entity);
+        Ok(entity)
+    }
+}
