@@ -60,8 +60,8 @@ typedef enum brp_status {
    */
   BRP_STATUS_INVALID_CONFIG = 3,
   /**
-   * `brp_app_register_component` rejected the name (reserved, or taken
-   * by a registered Rust type).
+   * `brp_app_register_component` rejected the name: not an identifier
+   * (or `::` path of identifiers), reserved, or taken by a Rust type.
    */
   BRP_STATUS_INVALID_COMPONENT = 4,
   /**
@@ -172,8 +172,9 @@ enum brp_status brp_app_update(const struct brp_app *app);
  * requests can use it like a Rust component (`with`, `without` and
  * `changed` filters included). Declaring a name again is a no-op.
  *
- * Fails with `BRP_STATUS_INVALID_COMPONENT` if the name is reserved (`id`)
- * or already names a registered Rust type.
+ * Fails with `BRP_STATUS_INVALID_COMPONENT` if the name is not an
+ * identifier (or a `::` path of identifiers), is reserved (`id`), or
+ * already names a registered Rust type.
  *
  * Thread safety: callable from any thread, concurrently with requests.
  * Ownership: `name` is only read during the call.

@@ -105,8 +105,9 @@ pub unsafe extern "C" fn brp_app_update(app: *const BrpApp) -> BrpStatus {
 /// requests can use it like a Rust component (`with`, `without` and
 /// `changed` filters included). Declaring a name again is a no-op.
 ///
-/// Fails with `BRP_STATUS_INVALID_COMPONENT` if the name is reserved (`id`)
-/// or already names a registered Rust type.
+/// Fails with `BRP_STATUS_INVALID_COMPONENT` if the name is not an
+/// identifier (or a `::` path of identifiers), is reserved (`id`), or
+/// already names a registered Rust type.
 ///
 /// Thread safety: callable from any thread, concurrently with requests.
 /// Ownership: `name` is only read during the call.

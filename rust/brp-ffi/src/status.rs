@@ -19,8 +19,8 @@ pub enum BrpStatus {
     /// `brp_app_new`'s configuration JSON was malformed, had an unknown
     /// field, or listed a component that cannot be declared.
     InvalidConfig = 3,
-    /// `brp_app_register_component` rejected the name (reserved, or taken
-    /// by a registered Rust type).
+    /// `brp_app_register_component` rejected the name: not an identifier
+    /// (or `::` path of identifiers), reserved, or taken by a Rust type.
     InvalidComponent = 4,
     /// `brp_app_update` failed: a system of the schedule panicked. The world
     /// stays usable.
