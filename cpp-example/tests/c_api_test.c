@@ -1,0 +1,170 @@
+/*
+ * Calls every export of brp.h, from C, with NULL and with invalid input,
+ * and checks the status, the thread's last error message, and that
+ * out-parameters are left alone on failure.
+ */
+
+#include <brp.h>
+
+#include <stdio.h>
+#include <string.h>
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    ++checks;                                                         \
+    if (!(cond)) {                                                    \
+      ++failures;                                                     \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                 \
+  } while (0)
+
+/* The status is `expected` and the last error message contains `needle`. */
+#define CHECK_FAILS(call, expected, needle)                           \
+  do {                                                                \
+    brp_status status_ = (call);                                      \
+    CHECK(status_ == (expected));                                     \
+    CHECK(strstr(brp_last_error_message(), (needle)) != NULL);        \
+    if (status_ != (expected)) fprintf(stderr, "  message: %s\n", brp_last_error_message()); \
+  } while (0)
+
+#define CHECK_OK(call)                                                \
+  do {                                                                \
+    CHECK((call) == BRP_STATUS_OK);                                   \
+    CHECK(strcmp(brp_last_error_message(), "") == 0);                 \
+  } while (0)
+
+static const char *const INVALID_UTF8 = "{\"id\": 1, \xff}";
+static const char *const PING = "{\"id\": 1, \"request\": \"PING\"}";
+
+/* Whether `response` is a BRP response (not an error) and frees it. */
+static int take_success(char *response) {
+  int ok = response != NULL && strstr(response, "\"response\"") != NULL;
+  brp_string_free(response);
+  return ok;
+}
+
+static void version(void) {
+  char expected[32];
+  snprintf(expected, sizeof expected, "%d.%d.%d", BRP_VERSION_MAJOR, BRP_VERSION_MINOR,
+           BRP_VERSION_PATCH);
+  CHECK(strcmp(brp_version(), expected) == 0);
+  CHECK(strcmp(brp_last_error_message(), "") == 0);
+}
+
+static void app_new(void) {
+  brp_app *app = (brp_app *)&app; /* a sentinel: failures must not write it */
+  brp_app *const sentinel = app;
+  CHECK_FAILS(brp_app_new("", NULL), BRP_STATUS_NULL_ARGUMENT, "brp_app_new: out_app is NULL");
+  CHECK_FAILS(brp_app_new("{\"components\": [", &app), BRP_STATUS_INVALID_CONFIG,
+              "brp_app_new: invalid app config");
+  CHECK_FAILS(brp_app_new("{\"bogus\": true}", &app), BRP_STATUS_INVALID_CONFIG, "bogus");
+  CHECK_FAILS(brp_app_new("[1]", &app), BRP_STATUS_INVALID_CONFIG, "invalid app config");
+  CHECK_FAILS(brp_app_new("{\"components\": [\"id\"]}", &app), BRP_STATUS_INVALID_CONFIG,
+              "reserved");
+  CHECK_FAILS(brp_app_new("{\"components\": [\"\xff\"]}", &app), BRP_STATUS_INVALID_UTF8,
+              "brp_app_new: config_json is not valid UTF-8");
+  CHECK(app == sentinel);
+
+  CHECK_OK(brp_app_new(NULL, &app));
+  brp_app_free(app);
+  CHECK_OK(brp_app_new("null", &app));
+  brp_app_free(app);
+  CHECK_OK(brp_app_new("{\"components\": [\"Position\"], \"auto_declare\": true}", &app));
+  brp_app_free(app);
+  brp_app_free(NULL);
+}
+
+static void app_calls(brp_app *app) {
+  CHECK_FAILS(brp_app_update(NULL), BRP_STATUS_NULL_ARGUMENT, "brp_app_update: app is NULL");
+  CHECK_OK(brp_app_update(app));
+
+  CHECK_FAILS(brp_app_register_component(NULL, "Position"), BRP_STATUS_NULL_ARGUMENT,
+              "brp_app_register_component: app is NULL");
+  CHECK_FAILS(brp_app_register_component(app, NULL), BRP_STATUS_NULL_ARGUMENT,
+              "brp_app_register_component: name is NULL");
+  CHECK_FAILS(brp_app_register_component(app, "Pos\xffition"), BRP_STATUS_INVALID_UTF8,
+              "name is not valid UTF-8");
+  CHECK_FAILS(brp_app_register_component(app, "id"), BRP_STATUS_INVALID_COMPONENT, "reserved");
+  CHECK_FAILS(brp_app_register_component(app, "not a name"), BRP_STATUS_INVALID_COMPONENT,
+              "identifier");
+  CHECK_FAILS(brp_app_register_component(app, "Transform"), BRP_STATUS_INVALID_COMPONENT,
+              "Transform");
+  CHECK_OK(brp_app_register_component(app, "Position"));
+  CHECK_OK(brp_app_register_component(app, "Position"));
+}
+
+static void requests(brp_app *app) {
+  char *response = (char *)&response; /* a sentinel: failures must not write it */
+  char *const sentinel = response;
+  CHECK_FAILS(brp_request(NULL, PING, &response), BRP_STATUS_NULL_ARGUMENT,
+              "brp_request: app is NULL");
+  CHECK_FAILS(brp_request(app, NULL, &response), BRP_STATUS_NULL_ARGUMENT,
+              "brp_request: request_json is NULL");
+  CHECK_FAILS(brp_request(app, PING, NULL), BRP_STATUS_NULL_ARGUMENT,
+              "brp_request: out_response is NULL");
+  CHECK_FAILS(brp_request(app, INVALID_UTF8, &response), BRP_STATUS_INVALID_UTF8,
+              "brp_request: request_json is not valid UTF-8");
+  CHECK(response == sentinel);
+
+  /* Protocol errors are successful calls answering an error response. */
+  CHECK_OK(brp_request(app, "not json", &response));
+  CHECK(strstr(response, "-32700") != NULL);
+  brp_string_free(response);
+  CHECK_OK(brp_request(app,
+                       "{\"id\": 2, \"request\": \"GET\", \"params\": "
+                       "{\"entity\": \"99v0\", \"components\": [\"Position\"]}}",
+                       &response));
+  CHECK(strstr(response, "\"error\"") != NULL && strstr(response, "-23401") != NULL);
+  brp_string_free(response);
+
+  CHECK_OK(brp_request(app, PING, &response));
+  CHECK(take_success(response));
+  brp_string_free(NULL);
+}
+
+static void sessions(brp_app *app) {
+  brp_session *session = (brp_session *)&session; /* a sentinel */
+  brp_session *const sentinel = session;
+  char *response = NULL;
+  CHECK_FAILS(brp_session_new(NULL, &session), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_new: app is NULL");
+  CHECK_FAILS(brp_session_new(app, NULL), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_new: out_session is NULL");
+  CHECK(session == sentinel);
+  CHECK_OK(brp_session_new(app, &session));
+
+  CHECK_FAILS(brp_session_request(NULL, PING, &response), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_request: session is NULL");
+  CHECK_FAILS(brp_session_request(session, NULL, &response), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_request: request_json is NULL");
+  CHECK_FAILS(brp_session_request(session, PING, NULL), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_request: out_response is NULL");
+  CHECK_FAILS(brp_session_request(session, INVALID_UTF8, &response), BRP_STATUS_INVALID_UTF8,
+              "brp_session_request: request_json is not valid UTF-8");
+  CHECK(response == NULL);
+
+  CHECK_OK(brp_session_request(session, PING, &response));
+  CHECK(take_success(response));
+  brp_session_free(NULL);
+
+  /* The session keeps the world alive after its app is freed. */
+  brp_app_free(app);
+  CHECK_OK(brp_session_request(session, PING, &response));
+  CHECK(take_success(response));
+  brp_session_free(session);
+}
+
+int main(void) {
+  brp_app *app = NULL;
+  version();
+  app_new();
+  CHECK_OK(brp_app_new(NULL, &app));
+  app_calls(app);
+  requests(app);
+  sessions(app); /* frees app */
+  printf("c_api: %d passed, %d failed\n", checks - failures, failures);
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,76 @@
+// Tests of the C++ wrapper brp.hpp: ownership, moves, and failures thrown
+// as brp::Error with the status and the library's message.
+
+#include <brp.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "check.hpp"
+
+using nlohmann::json;
+
+static_assert(!std::is_copy_constructible_v<brp::App> && std::is_nothrow_move_constructible_v<brp::App>);
+static_assert(!std::is_copy_assignable_v<brp::Session> && std::is_nothrow_move_assignable_v<brp::Session>);
+
+namespace {
+
+// Runs `f`, which must throw brp::Error with `status` and a message
+// containing `needle`.
+template <typename F>
+void check_throws(F f, brp_status status, const std::string& needle) {
+  try {
+    f();
+    CHECK(!"no brp::Error thrown");
+  } catch (const brp::Error& error) {
+    CHECK(error.status() == status);
+    CHECK(std::string(error.what()).find(needle) != std::string::npos);
+  }
+}
+
+void failures_throw() {
+  check_throws([] { brp::App("{\"bogus\": 1}"); }, BRP_STATUS_INVALID_CONFIG, "brp_app_new: invalid app config");
+  const brp::App app;
+  check_throws([&] { app.register_component("id"); }, BRP_STATUS_INVALID_COMPONENT, "reserved");
+  check_throws([&] { app.request("\xff"); }, BRP_STATUS_INVALID_UTF8, "request_json is not valid UTF-8");
+  check_throws([&] { app.request(std::string("{}\0{}", 5)); }, BRP_STATUS_INVALID_UTF8, "NUL byte");
+}
+
+void moves_transfer_ownership() {
+  brp::App app(R"({"components": ["Position"]})");
+  brp::App moved = std::move(app);
+  CHECK(app.get() == nullptr);
+  CHECK(moved.get() != nullptr);
+  check_throws([&] { app.update(); }, BRP_STATUS_NULL_ARGUMENT, "brp_app_update: app is NULL");
+
+  const json spawned = json::parse(moved.request(
+      R"({"id": 1, "request": "SPAWN", "params": {"components": {"Position": {"JSON": "{\"x\": 1}"}}}})"));
+  CHECK(spawned["response"]["entity"] == "1v0");
+
+  brp::Session session = moved.session();
+  brp::Session other = std::move(session);
+  CHECK(session.get() == nullptr);
+  check_throws([&] { session.request("{}"); }, BRP_STATUS_NULL_ARGUMENT, "session is NULL");
+  moved = brp::App();  // frees the first world's handle; `other` keeps it alive
+  const json got = json::parse(
+      other.request(R"({"id": 1, "request": "GET", "params": {"entity": "1v0", "components": ["Position"]}})"));
+  CHECK(json::parse(got["response"]["components"]["Position"]["JSON"].get<std::string>()) == json({{"x", 1}}));
+}
+
+void error_responses_are_returned() {
+  const brp::App app;
+  const json response = json::parse(app.request("not json"));
+  CHECK(response["error"]["code"] == -32700);
+  CHECK(brp::version() == brp_version());
+}
+
+}  // namespace
+
+int main() {
+  failures_throw();
+  moves_transfer_ownership();
+  error_responses_are_returned();
+  return check::summary("wrapper");
+}
