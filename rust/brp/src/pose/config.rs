@@ -86,12 +86,14 @@ impl Default for Backoff {
 
 impl Backoff {
     /// The delay before attempt `failures + 1`; `random` is uniform in [0, 1).
+    /// Out-of-range settings give `max_ms` rather than fail.
     pub fn delay(&self, failures: u32, random: f64) -> Duration {
         let base = self
             .initial_ms
             .saturating_mul(1u64.checked_shl(failures).unwrap_or(u64::MAX))
             .min(self.max_ms) as f64;
-        Duration::from_secs_f64(base * (1.0 - self.jitter * random) / 1000.0)
+        let seconds = base * (1.0 - self.jitter * random) / 1000.0;
+        Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_millis(self.max_ms))
     }
 }
 
@@ -99,8 +101,9 @@ impl Backoff {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Target {
-    /// The entity with this `Name`, spawned with it when there is none
-    /// (JSON `{"name": "Player"}`, the default).
+    /// The entity with this `Name` (the first found if several have it),
+    /// spawned with it when there is none (JSON `{"name": "Player"}`, the
+    /// default).
     Name(String),
     /// This entity, which must exist (JSON `{"entity": "3v0"}`).
     Entity(#[serde(deserialize_with = "wire_entity")] Entity),
@@ -223,6 +226,12 @@ mod tests {
             [100, 200, 800, 1000, 1000]
         );
         assert_eq!(ms(1, 0.5), 150);
+        let wild = Backoff {
+            initial_ms: 100,
+            max_ms: 1000,
+            jitter: f64::NAN,
+        };
+        assert_eq!(wild.delay(0, 0.5).as_millis(), 1000);
     }
 
     #[test]
