@@ -47,10 +47,11 @@ pub unsafe extern "C" fn brp_app_new(
     call("brp_app_new", || {
         // SAFETY: guaranteed by the caller.
         let out = unsafe { Out::new(out_app, "out_app") }?;
-        let config = match config_json.is_null() {
-            true => "",
+        let config = if config_json.is_null() {
+            ""
+        } else {
             // SAFETY: guaranteed by the caller.
-            false => unsafe { text(config_json, "config_json") }?,
+            unsafe { text(config_json, "config_json") }?
         };
         let app = brp::App::from_config_json(config)
             .map_err(|e| Failure::new(BrpStatus::InvalidConfig, e.to_string()))?;
