@@ -1,0 +1,253 @@
+//! Request-level benchmarks of the core, each beside its floor measured in
+//! the same run (see docs/benchmarks.md; `scripts/bench` runs them and
+//! prints the ratios).
+//!
+//! Groups: `ping`, `get` (+ `serde_json` floor), `insert`, `query` of 1k /
+//! 10k / 100k entities, `poll_wake` (+ bare `Condvar` floor) and `pose`
+//! decode + apply (+ FlatBuffers decode floor).
+//!
+//! `BRP_BENCH_QUICK=1` shortens warm-up and measurement (used by
+//! `scripts/bench`).
+
+use brp::App;
+use brp::pose::{Frame, Landmark, PoseLandmarks, Target, push_frame};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use serde_json::Value;
+use std::hint::black_box;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const GET: &str =
+    r#"{"id":1,"request":"GET","params":{"entity":"1v0","components":["Transform"]}}"#;
+
+fn transform(i: usize) -> String {
+    format!(r#"{{"translation":[{i},1,2],"rotation":[0,0,0,1],"scale":[1,1,1]}}"#)
+}
+
+/// An app with `n` entities carrying `Name` and `Transform`; the first is `1v0`.
+fn world(n: usize) -> App {
+    let app = App::from_config_json(r#"{"components":["Position"]}"#).expect("config");
+    for i in 0..n {
+        let spawn = serde_json::json!({
+            "id": 1,
+            "request": "SPAWN",
+            "params": {"components": {
+                "Name": {"JSON": format!("\"entity {i}\"")},
+                "Transform": {"JSON": transform(i)},
+            }},
+        });
+        let answer = app.request(&spawn.to_string());
+        assert!(answer.contains("\"entity\""), "{answer}");
+    }
+    app
+}
+
+fn ping(c: &mut Criterion) {
+    let app = world(1);
+    let ping = r#"{"id":1,"request":"PING"}"#;
+    assert!(!app.request(ping).contains("error"));
+    c.bench_function("ping/brp", |b| b.iter(|| app.request(black_box(ping))));
+}
+
+fn get(c: &mut Criterion) {
+    let app = world(1);
+    let answer = app.request(GET);
+    assert!(answer.contains("translation"), "{answer}");
+    let response: Value = serde_json::from_str(&answer).expect("response JSON");
+    let mut group = c.benchmark_group("get");
+    group.bench_function("brp", |b| b.iter(|| app.request(black_box(GET))));
+    // The floor: what any JSON-in/JSON-out call must do at least.
+    group.bench_function("serde_json_floor", |b| {
+        b.iter(|| {
+            let request: Value = serde_json::from_str(black_box(GET)).expect("request JSON");
+            black_box(request);
+            serde_json::to_string(black_box(&response)).expect("serialize")
+        });
+    });
+    group.finish();
+}
+
+fn insert(c: &mut Criterion) {
+    let app = world(1);
+    let insert = serde_json::json!({
+        "id": 1,
+        "request": "INSERT",
+        "params": {"entity": "1v0", "components": {"Transform": {"JSON": transform(7)}}},
+    })
+    .to_string();
+    let answer = app.request(&insert);
+    assert!(answer.contains("OK"), "{answer}");
+    c.bench_function("insert/brp", |b| b.iter(|| app.request(black_box(&insert))));
+}
+
+fn query(c: &mut Criterion) {
+    let query =
+        r#"{"id":1,"request":"QUERY","params":{"data":{"components":["Name","Transform"]}}}"#;
+    let mut group = c.benchmark_group("query");
+    for n in [1_000usize, 10_000, 100_000] {
+        let app = world(n);
+        let answer = app.request(query);
+        assert!(
+            answer.contains(&format!("\"{n}v0\"")),
+            "query missed entities"
+        );
+        if n >= 10_000 {
+            group.sample_size(10);
+        }
+        group.bench_with_input(BenchmarkId::new("brp", n), &n, |b, _| {
+            b.iter(|| app.request(black_box(query)));
+        });
+    }
+    group.finish();
+}
+
+/// Mutation → parked POLL answered in another thread, one way: the clock
+/// starts before the INSERT and stops when the thread blocked in
+/// `Session::receive` has the answer.
+fn poll_wake(c: &mut Criterion) {
+    let mut group = c.benchmark_group("poll_wake");
+    let app = world(1);
+    let session = Arc::new(app.session());
+    let first = app.request(r#"{"id":1,"request":"POLL","params":{"data":{"components":["Transform"]},"watermark":null}}"#);
+    let mut watermark = watermark_of(&serde_json::from_str(&first).expect("POLL JSON"));
+    let (woke_tx, woke_rx) = mpsc::channel::<(Instant, String)>();
+    let waiter = {
+        let session = Arc::clone(&session);
+        thread::spawn(move || {
+            while let Some(response) = session.receive(None) {
+                let now = Instant::now();
+                let answer = response.result.expect("POLL answered");
+                if woke_tx.send((now, watermark_of(&answer))).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    let mut round = 0u64;
+    group.bench_function("brp", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                round += 1;
+                session.submit(&format!(
+                    r#"{{"id":{round},"request":"POLL","params":{{"data":{{"components":["Transform"]}},"watermark":"{watermark}"}}}}"#
+                ));
+                let insert = format!(
+                    r#"{{"id":1,"request":"INSERT","params":{{"entity":"1v0","components":{{"Transform":{{"JSON":"{{\"translation\":[{round},0,0]}}"}}}}}}}}"#
+                );
+                let start = Instant::now();
+                let answer = app.request(&insert);
+                let (woke, next) = woke_rx.recv().expect("waiter alive");
+                debug_assert!(answer.contains("OK"), "{answer}");
+                total += woke - start;
+                watermark = next;
+            }
+            total
+        });
+    });
+    session.close();
+    waiter.join().expect("waiter");
+
+    // The floor: a flag set under a mutex, `notify_one`, and the other
+    // thread returning from `Condvar::wait`, timed the same way.
+    let pair = Arc::new((Mutex::new(0u64), Condvar::new()));
+    let (woke_tx, woke_rx) = mpsc::channel::<Instant>();
+    let waiter = {
+        let pair = Arc::clone(&pair);
+        thread::spawn(move || {
+            let (lock, cvar) = &*pair;
+            let mut seen = 0u64;
+            loop {
+                let mut value = lock.lock().expect("lock");
+                while *value == seen {
+                    value = cvar.wait(value).expect("wait");
+                }
+                let now = Instant::now();
+                seen = *value;
+                drop(value);
+                if seen == u64::MAX || woke_tx.send(now).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    group.bench_function("condvar_floor", |b| {
+        b.iter_custom(|iters| {
+            let (lock, cvar) = &*pair;
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                *lock.lock().expect("lock") += 1;
+                cvar.notify_one();
+                total += woke_rx.recv().expect("waiter alive") - start;
+            }
+            total
+        });
+    });
+    group.finish();
+    *pair.0.lock().expect("lock") = u64::MAX;
+    pair.1.notify_one();
+    waiter.join().expect("waiter");
+}
+
+fn watermark_of(answer: &Value) -> String {
+    let answer = answer.get("response").unwrap_or(answer);
+    answer["watermark"]
+        .as_str()
+        .expect("POLL answers carry a watermark")
+        .to_owned()
+}
+
+/// One 33-landmark frame (the MediaPipe pose model's size) as FlatBuffers.
+fn pose_bytes() -> Vec<u8> {
+    let landmarks = (0..33)
+        .map(|i| Landmark {
+            x: i as f32 / 33.0,
+            y: 0.5,
+            z: -0.1,
+            visibility: 0.9,
+            presence: 0.95,
+        })
+        .collect();
+    Frame::Pose(PoseLandmarks {
+        timestamp: 1.5,
+        landmarks,
+        sequence: Some(1),
+        capture_time_ns: None,
+    })
+    .to_flatbuffers()
+}
+
+fn pose(c: &mut Criterion) {
+    let app = world(1);
+    let bytes = pose_bytes();
+    let target = Target::from_json(r#"{"entity":"1v0"}"#).expect("target");
+    push_frame(&app, &target, &bytes).expect("pose applies");
+    let mut group = c.benchmark_group("pose");
+    group.bench_function("decode_apply", |b| {
+        b.iter(|| push_frame(&app, &target, black_box(&bytes)));
+    });
+    group.bench_function("flatbuffers_decode_floor", |b| {
+        b.iter(|| Frame::from_flatbuffers(black_box(&bytes)));
+    });
+    group.finish();
+}
+
+fn config() -> Criterion {
+    let c = Criterion::default();
+    if std::env::var_os("BRP_BENCH_QUICK").is_some() {
+        c.warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2))
+    } else {
+        c
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = ping, get, insert, query, poll_wake, pose
+}
+criterion_main!(benches);
