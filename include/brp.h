@@ -17,6 +17,10 @@
 #ifndef BRP_H
 #define BRP_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 /**
  * The major version of the header; `brp_version()` gives the library's.
  */
@@ -55,8 +59,9 @@ typedef enum brp_status {
    */
   BRP_STATUS_INVALID_UTF8 = 2,
   /**
-   * `brp_app_new`'s configuration JSON was malformed, had an unknown
-   * field, or listed a component that cannot be declared.
+   * A configuration JSON was malformed, had an unknown field or an
+   * invalid value: `brp_app_new`'s (or a component it lists cannot be
+   * declared), `brp_pose_client_start`'s, or `brp_pose_push`'s target.
    */
   BRP_STATUS_INVALID_CONFIG = 3,
   /**
@@ -79,6 +84,22 @@ typedef enum brp_status {
    * a NUL byte). This is a bug in libbrp.
    */
   BRP_STATUS_INTERNAL = 7,
+  /**
+   * `brp_session_receive`: no response arrived within the timeout. Not
+   * an error of the session: receive again.
+   */
+  BRP_STATUS_TIMEOUT = 8,
+  /**
+   * `brp_session_receive`: the session is closed and every response it
+   * queued has been received.
+   */
+  BRP_STATUS_CLOSED = 9,
+  /**
+   * `brp_pose_push` rejected the frame: malformed (neither a FlatBuffers
+   * `DetectionMessage` nor its JSON form), or its target entity does not
+   * exist. The world is unchanged.
+   */
+  BRP_STATUS_POSE_REJECTED = 10,
 } brp_status;
 
 /**
@@ -92,6 +113,16 @@ typedef enum brp_status {
 typedef struct brp_app brp_app;
 
 /**
+ * A pose client streaming poses from a controller's WebSocket server into
+ * a world. Opaque: made by `brp_pose_client_start`, freed by
+ * `brp_pose_client_free`.
+ *
+ * Thread safety: every function taking a `const brp_pose_client *` may be
+ * called from any number of threads at once.
+ */
+typedef struct brp_pose_client brp_pose_client;
+
+/**
  * One client's session on a world: request ids are scoped to it, so two
  * sessions may both use id 1, and a request whose id is still in flight
  * in the same session is answered with an error. Opaque: made by
@@ -101,6 +132,13 @@ typedef struct brp_app brp_app;
  * called from any number of threads at once.
  */
 typedef struct brp_session brp_session;
+
+/**
+ * Receives a session's responses: called with `user_data` as given to
+ * `brp_session_set_callback` and one response's JSON text, valid only
+ * during the call (copy it to keep it; never free it).
+ */
+typedef void (*brp_callback)(void *user_data, const char *response_json);
 
 #ifdef __cplusplus
 extern "C" {
@@ -139,13 +177,17 @@ const char *brp_version(void);
 enum brp_status brp_app_new(const char *config_json, struct brp_app **out_app);
 
 /**
- * Frees an app handle. NULL is accepted and ignored.
+ * Closes and frees an app handle. NULL is accepted and ignored.
  *
- * Sessions made from the app keep its world alive: the world is dropped
- * when its app and all its sessions are freed.
+ * Closing wakes every parked POLL of every session with error -23405
+ * (CANCELLED), delivered through each session's callback or queue before
+ * this returns, and refuses later POLLs; other requests of the sessions
+ * keep working. Sessions and pose clients made from the app keep its world
+ * alive: the world is dropped when its app, sessions and pose clients are
+ * all freed.
  *
  * Thread safety: no other thread may use this handle during or after the
- * call.
+ * call (sessions made from it may still be used).
  *
  * # Safety
  * `app` is NULL or a handle from `brp_app_new` not yet freed; it must not be
@@ -226,6 +268,105 @@ enum brp_status brp_request(const struct brp_app *app,
 const char *brp_last_error_message(void);
 
 /**
+ * Decodes `bytes` (`len` bytes) as a controller's frame, a FlatBuffers
+ * `DetectionMessage` or its JSON text, and applies it to the world at once,
+ * exactly as a pose client applies the frames it receives: a pose replaces
+ * the target's `PoseLandmarks` component (waking parked POLLs), `Empty`
+ * removes it and adds `PoseNotDetected`.
+ *
+ * `target_json` picks the entity: NULL, `""` or `"null"` for the default
+ * `{"name": "Player"}` (the first entity with that `Name`, spawned if
+ * none), or `{"entity": "3v0"}`. Fails with `BRP_STATUS_INVALID_CONFIG` on
+ * a malformed target and with `BRP_STATUS_POSE_REJECTED` on a malformed
+ * frame or a missing target entity (the message carries the BRP error
+ * code); the world is then unchanged.
+ *
+ * Thread safety: callable from any thread, concurrently with requests.
+ * Ownership: `target_json` and `bytes` are only read during the call.
+ *
+ * # Safety
+ * `app` is NULL or a live handle from `brp_app_new`; `target_json` is NULL
+ * or a NUL-terminated string; `bytes` is NULL or valid for reads of `len`
+ * bytes.
+ */
+enum brp_status brp_pose_push(const struct brp_app *app,
+                              const char *target_json,
+                              const uint8_t *bytes,
+                              size_t len);
+
+/**
+ * Starts a pose client on `app`'s world and writes its handle to
+ * `*out_client`. It registers the pose components, then connects to the
+ * controller in the background (on threads of its own) and applies every
+ * pose it receives; connection failures are retried and reported in
+ * `brp_pose_client_stats`, never here.
+ *
+ * `config_json` is the client's configuration (docs/pose.md), e.g.
+ * `{"url": "ws://127.0.0.1:9000", "target": {"name": "Player"},
+ * "reconnect": true}`. Fails with `BRP_STATUS_INVALID_CONFIG` on malformed
+ * JSON, an unknown field, or a setting that can never work (bad URL,
+ * header or CA certificate).
+ *
+ * Thread safety: callable from any thread. Ownership: the caller owns the
+ * client and frees it with `brp_pose_client_free`; `config_json` is only
+ * read during the call. Lifetime: the client keeps the world alive, so it
+ * may outlive `app`'s handle. `*out_client` is written only on success.
+ *
+ * # Safety
+ * `app` is NULL or a live handle from `brp_app_new`; `config_json` is NULL
+ * or a NUL-terminated string; `out_client` is NULL or valid for a write.
+ */
+enum brp_status brp_pose_client_start(const struct brp_app *app,
+                                      const char *config_json,
+                                      struct brp_pose_client **out_client);
+
+/**
+ * Writes the client's statistics as of now, as JSON text, to
+ * `*out_json`: `state` (`"connecting"`, `"connected"`, `"waiting"`,
+ * `"stopped"`), `connections`, `reconnects`, `frames_received`,
+ * `frames_applied`, `frames_dropped`, `decode_errors`, `oversize_frames`,
+ * `apply_errors`, `last_error`, `pose_age_ms`, `latency_ms`,
+ * `latency_mean_ms` (docs/pose.md).
+ *
+ * Thread safety: callable from any thread. Ownership: the caller owns the
+ * text and frees it with `brp_string_free`. `*out_json` is written only on
+ * success.
+ *
+ * # Safety
+ * `client` is NULL or a live handle from `brp_pose_client_start`;
+ * `out_json` is NULL or valid for a write.
+ */
+enum brp_status brp_pose_client_stats(const struct brp_pose_client *client, char **out_json);
+
+/**
+ * Disconnects and stops the client; no pose applies after this returns
+ * and its statistics then say `"stopped"`. Stopping again does nothing.
+ *
+ * Waits for a pose being applied, which takes the world's lock: it must
+ * not be called from code running under that lock (no `brp_*` callback
+ * does).
+ *
+ * Thread safety: callable from any thread, including a session callback.
+ *
+ * # Safety
+ * `client` is NULL or a live handle from `brp_pose_client_start`.
+ */
+enum brp_status brp_pose_client_stop(const struct brp_pose_client *client);
+
+/**
+ * Stops (as `brp_pose_client_stop`) and frees a pose client. NULL is
+ * accepted and ignored.
+ *
+ * Thread safety: no other thread may use this handle during or after the
+ * call.
+ *
+ * # Safety
+ * `client` is NULL or a handle from `brp_pose_client_start` not yet
+ * freed; it must not be used afterwards.
+ */
+void brp_pose_client_free(struct brp_pose_client *client);
+
+/**
  * Opens a session on `app`'s world and writes its handle to `*out_session`.
  *
  * Thread safety: callable from any thread. Ownership: the caller owns the
@@ -240,10 +381,17 @@ const char *brp_last_error_message(void);
 enum brp_status brp_session_new(const struct brp_app *app, struct brp_session **out_session);
 
 /**
- * Frees a session handle. NULL is accepted and ignored.
+ * Closes and frees a session handle. NULL is accepted and ignored.
+ *
+ * Closing cancels the session's parked POLLs: each answers error -23405
+ * (CANCELLED) through the callback, or into the queue, before this
+ * returns; it then waits until no callback of the session is running, so
+ * no callback runs after it returns and the callback's `user_data` may be
+ * freed. Submitted responses still queued are freed with the session.
  *
  * Thread safety: no other thread may use this handle during or after the
- * call.
+ * call; never call it from the session's own callback (it would wait for
+ * itself).
  *
  * # Safety
  * `session` is NULL or a handle from `brp_session_new` not yet freed; it
@@ -269,6 +417,105 @@ void brp_session_free(struct brp_session *session);
 enum brp_status brp_session_request(const struct brp_session *session,
                                     const char *request_json,
                                     char **out_response);
+
+/**
+ * Closes a session without freeing it: its parked POLLs answer error
+ * -23405 (CANCELLED) through the callback or the queue before this
+ * returns; later requests are refused with -23405; `brp_session_receive`
+ * hands out the responses still queued, then fails with
+ * `BRP_STATUS_CLOSED`. Returns once no callback of the session is
+ * running. Closing again does nothing.
+ *
+ * Thread safety: callable from any thread, concurrently with other calls
+ * on the session (e.g. to wake a thread blocked in `brp_session_receive`),
+ * but not from the session's own callback (it would wait for itself).
+ *
+ * # Safety
+ * `session` is NULL or a live handle from `brp_session_new`.
+ */
+enum brp_status brp_session_close(const struct brp_session *session);
+
+/**
+ * Submits one BRP request within the session and returns at once, without
+ * waiting for its response. The request is carried out before this returns
+ * (side effects apply in submission order); only a POLL waits. Its
+ * response arrives later, possibly after responses of later requests,
+ * through `brp_session_receive` or the callback set with
+ * `brp_session_set_callback`. Every submission gets exactly one response,
+ * including a malformed request (its response has id `null`), a duplicate
+ * id (error -23406) and a request to a closed session (error -23405).
+ *
+ * Thread safety: callable from any number of threads at once, and from a
+ * callback. Ownership: `request_json` is only read during the call.
+ *
+ * # Safety
+ * `session` is NULL or a live handle from `brp_session_new`;
+ * `request_json` is NULL or a NUL-terminated string.
+ */
+enum brp_status brp_session_submit(const struct brp_session *session, const char *request_json);
+
+/**
+ * Waits up to `timeout_ms` milliseconds (a negative value: for ever; 0:
+ * not at all) for the next queued response of a submitted request and
+ * writes its JSON text to `*out_response`.
+ *
+ * Fails with `BRP_STATUS_TIMEOUT` when nothing arrived in time, and with
+ * `BRP_STATUS_CLOSED` once the session is closed and its queue drained.
+ * While a callback is set, responses go to it rather than to the queue.
+ *
+ * Thread safety: callable from any number of threads at once; each
+ * response is received by exactly one of them. Ownership: the caller owns
+ * the response and frees it with `brp_string_free`. `*out_response` is
+ * written only on success.
+ *
+ * # Safety
+ * `session` is NULL or a live handle from `brp_session_new`;
+ * `out_response` is NULL or valid for a write.
+ */
+enum brp_status brp_session_receive(const struct brp_session *session,
+                                    int64_t timeout_ms,
+                                    char **out_response);
+
+/**
+ * Sends the responses of submitted requests to `callback` instead of the
+ * queue; a NULL `callback` restores the queue. Responses already queued
+ * stay there for `brp_session_receive`.
+ *
+ * The callback runs on whichever thread completes the request: the
+ * submitting thread (inside `brp_session_submit`) for a response given at
+ * once, the thread whose change woke a parked POLL (inside its request,
+ * `brp_app_update` or a pose being applied), or the thread that cancels,
+ * closes or times it out (the library's timer thread for `timeout_ms`).
+ * It may run on several threads at once. It runs with no lock of the
+ * library held, so it may make any `brp_*` call (requests, submits, even
+ * on this session) except `brp_session_free` of its own session. It must
+ * not unwind (a C++ exception) into the library.
+ *
+ * Thread safety: callable from any thread. Lifetime: `user_data` must
+ * stay valid, and usable from any thread, until `brp_session_free` of
+ * this session returns: a replaced callback may still be running.
+ *
+ * # Safety
+ * `session` is NULL or a live handle from `brp_session_new`; `callback`
+ * is NULL or a function that may be called as described, with `user_data`.
+ */
+enum brp_status brp_session_set_callback(const struct brp_session *session,
+                                         brp_callback callback,
+                                         void *user_data);
+
+/**
+ * Cancels the session's parked POLL with id `id`: it answers error -23405
+ * (CANCELLED) through the queue or the callback (which may run inside
+ * this call). Writes to `*out_found` whether such a POLL was parked.
+ *
+ * Thread safety: callable from any thread, and from a callback.
+ * `*out_found` is written only on success.
+ *
+ * # Safety
+ * `session` is NULL or a live handle from `brp_session_new`; `out_found`
+ * is NULL or valid for a write.
+ */
+enum brp_status brp_session_cancel(const struct brp_session *session, uint64_t id, bool *out_found);
 
 /**
  * Frees a string returned by libbrp (e.g. a response of `brp_request`).

@@ -60,13 +60,17 @@ pub unsafe extern "C" fn brp_app_new(
     })
 }
 
-/// Frees an app handle. NULL is accepted and ignored.
+/// Closes and frees an app handle. NULL is accepted and ignored.
 ///
-/// Sessions made from the app keep its world alive: the world is dropped
-/// when its app and all its sessions are freed.
+/// Closing wakes every parked POLL of every session with error -23405
+/// (CANCELLED), delivered through each session's callback or queue before
+/// this returns, and refuses later POLLs; other requests of the sessions
+/// keep working. Sessions and pose clients made from the app keep its world
+/// alive: the world is dropped when its app, sessions and pose clients are
+/// all freed.
 ///
 /// Thread safety: no other thread may use this handle during or after the
-/// call.
+/// call (sessions made from it may still be used).
 ///
 /// # Safety
 /// `app` is NULL or a handle from `brp_app_new` not yet freed; it must not be
@@ -76,7 +80,8 @@ pub unsafe extern "C" fn brp_app_free(app: *mut BrpApp) {
     guard("brp_app_free", (), || {
         if !app.is_null() {
             // SAFETY: the caller passes a handle made by `brp_app_new`, once.
-            drop(unsafe { Box::from_raw(app) });
+            let app = unsafe { Box::from_raw(app) };
+            app.app.close();
         }
     });
 }

@@ -9,6 +9,7 @@
 mod app;
 mod boundary;
 mod last_error;
+mod pose;
 mod session;
 mod status;
 mod string;
@@ -17,7 +18,15 @@ pub use app::{
     BrpApp, brp_app_free, brp_app_new, brp_app_register_component, brp_app_update, brp_request,
 };
 pub use last_error::brp_last_error_message;
-pub use session::{BrpSession, brp_session_free, brp_session_new, brp_session_request};
+pub use pose::{
+    BrpPoseClient, brp_pose_client_free, brp_pose_client_start, brp_pose_client_stats,
+    brp_pose_client_stop, brp_pose_push,
+};
+pub use session::{
+    BrpCallback, BrpSession, brp_session_cancel, brp_session_close, brp_session_free,
+    brp_session_new, brp_session_receive, brp_session_request, brp_session_set_callback,
+    brp_session_submit,
+};
 pub use status::BrpStatus;
 pub use string::brp_string_free;
 

@@ -16,8 +16,9 @@ pub enum BrpStatus {
     NullArgument = 1,
     /// A string argument was not valid UTF-8.
     InvalidUtf8 = 2,
-    /// `brp_app_new`'s configuration JSON was malformed, had an unknown
-    /// field, or listed a component that cannot be declared.
+    /// A configuration JSON was malformed, had an unknown field or an
+    /// invalid value: `brp_app_new`'s (or a component it lists cannot be
+    /// declared), `brp_pose_client_start`'s, or `brp_pose_push`'s target.
     InvalidConfig = 3,
     /// `brp_app_register_component` rejected the name: not an identifier
     /// (or `::` path of identifiers), reserved, or taken by a Rust type.
@@ -31,4 +32,14 @@ pub enum BrpStatus {
     /// The library could not hand a result to C (e.g. a response containing
     /// a NUL byte). This is a bug in libbrp.
     Internal = 7,
+    /// `brp_session_receive`: no response arrived within the timeout. Not
+    /// an error of the session: receive again.
+    Timeout = 8,
+    /// `brp_session_receive`: the session is closed and every response it
+    /// queued has been received.
+    Closed = 9,
+    /// `brp_pose_push` rejected the frame: malformed (neither a FlatBuffers
+    /// `DetectionMessage` nor its JSON form), or its target entity does not
+    /// exist. The world is unchanged.
+    PoseRejected = 10,
 }

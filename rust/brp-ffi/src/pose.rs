@@ -1,0 +1,203 @@
+//! Pose streaming: `brp_pose_push` (in-process frames) and `brp_pose_client`
+//! (a WebSocket client of a pose controller).
+
+use crate::app::BrpApp;
+use crate::boundary::{Failure, Out, call, guard, handle, text};
+use crate::status::BrpStatus;
+use crate::string::into_c;
+use brp::pose::{ClientConfig, PoseClient, Target};
+use std::ffi::c_char;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// A pose client streaming poses from a controller's WebSocket server into
+/// a world. Opaque: made by `brp_pose_client_start`, freed by
+/// `brp_pose_client_free`.
+///
+/// Thread safety: every function taking a `const brp_pose_client *` may be
+/// called from any number of threads at once.
+pub struct BrpPoseClient {
+    client: Mutex<PoseClient>,
+}
+
+impl BrpPoseClient {
+    fn client(&self) -> MutexGuard<'_, PoseClient> {
+        self.client.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A core error as a failure with `status`, keeping its code.
+fn failure(status: BrpStatus, error: &brp::BrpError) -> Failure {
+    Failure::new(status, error.to_string())
+}
+
+/// Decodes `bytes` (`len` bytes) as a controller's frame, a FlatBuffers
+/// `DetectionMessage` or its JSON text, and applies it to the world at once,
+/// exactly as a pose client applies the frames it receives: a pose replaces
+/// the target's `PoseLandmarks` component (waking parked POLLs), `Empty`
+/// removes it and adds `PoseNotDetected`.
+///
+/// `target_json` picks the entity: NULL, `""` or `"null"` for the default
+/// `{"name": "Player"}` (the first entity with that `Name`, spawned if
+/// none), or `{"entity": "3v0"}`. Fails with `BRP_STATUS_INVALID_CONFIG` on
+/// a malformed target and with `BRP_STATUS_POSE_REJECTED` on a malformed
+/// frame or a missing target entity (the message carries the BRP error
+/// code); the world is then unchanged.
+///
+/// Thread safety: callable from any thread, concurrently with requests.
+/// Ownership: `target_json` and `bytes` are only read during the call.
+///
+/// # Safety
+/// `app` is NULL or a live handle from `brp_app_new`; `target_json` is NULL
+/// or a NUL-terminated string; `bytes` is NULL or valid for reads of `len`
+/// bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn brp_pose_push(
+    app: *const BrpApp,
+    target_json: *const c_char,
+    bytes: *const u8,
+    len: usize,
+) -> BrpStatus {
+    call("brp_pose_push", || {
+        // SAFETY: guaranteed by the caller.
+        let app = unsafe { handle(app, "app") }?;
+        let target = if target_json.is_null() {
+            ""
+        } else {
+            // SAFETY: guaranteed by the caller.
+            unsafe { text(target_json, "target_json") }?
+        };
+        if bytes.is_null() {
+            return Err(Failure::new(BrpStatus::NullArgument, "bytes is NULL"));
+        }
+        // SAFETY: non-NULL, and the caller guarantees `len` readable bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(bytes, len) };
+        let target =
+            Target::from_json(target).map_err(|e| failure(BrpStatus::InvalidConfig, &e))?;
+        brp::pose::push_frame(app.app(), &target, bytes)
+            .map_err(|e| failure(BrpStatus::PoseRejected, &e))
+    })
+}
+
+/// Starts a pose client on `app`'s world and writes its handle to
+/// `*out_client`. It registers the pose components, then connects to the
+/// controller in the background (on threads of its own) and applies every
+/// pose it receives; connection failures are retried and reported in
+/// `brp_pose_client_stats`, never here.
+///
+/// `config_json` is the client's configuration (docs/pose.md), e.g.
+/// `{"url": "ws://127.0.0.1:9000", "target": {"name": "Player"},
+/// "reconnect": true}`. Fails with `BRP_STATUS_INVALID_CONFIG` on malformed
+/// JSON, an unknown field, or a setting that can never work (bad URL,
+/// header or CA certificate).
+///
+/// Thread safety: callable from any thread. Ownership: the caller owns the
+/// client and frees it with `brp_pose_client_free`; `config_json` is only
+/// read during the call. Lifetime: the client keeps the world alive, so it
+/// may outlive `app`'s handle. `*out_client` is written only on success.
+///
+/// # Safety
+/// `app` is NULL or a live handle from `brp_app_new`; `config_json` is NULL
+/// or a NUL-terminated string; `out_client` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn brp_pose_client_start(
+    app: *const BrpApp,
+    config_json: *const c_char,
+    out_client: *mut *mut BrpPoseClient,
+) -> BrpStatus {
+    call("brp_pose_client_start", || {
+        // SAFETY: guaranteed by the caller.
+        let (app, config, out) = unsafe {
+            (
+                handle(app, "app")?,
+                text(config_json, "config_json")?,
+                Out::new(out_client, "out_client")?,
+            )
+        };
+        let config =
+            ClientConfig::from_json(config).map_err(|e| failure(BrpStatus::InvalidConfig, &e))?;
+        let client = PoseClient::start(app.app(), config).map_err(|e| {
+            let status = if e.code == brp::code::INTERNAL_ERROR {
+                BrpStatus::Internal
+            } else {
+                BrpStatus::InvalidConfig
+            };
+            failure(status, &e)
+        })?;
+        out.write(Box::into_raw(Box::new(BrpPoseClient {
+            client: Mutex::new(client),
+        })));
+        Ok(())
+    })
+}
+
+/// Writes the client's statistics as of now, as JSON text, to
+/// `*out_json`: `state` (`"connecting"`, `"connected"`, `"waiting"`,
+/// `"stopped"`), `connections`, `reconnects`, `frames_received`,
+/// `frames_applied`, `frames_dropped`, `decode_errors`, `oversize_frames`,
+/// `apply_errors`, `last_error`, `pose_age_ms`, `latency_ms`,
+/// `latency_mean_ms` (docs/pose.md).
+///
+/// Thread safety: callable from any thread. Ownership: the caller owns the
+/// text and frees it with `brp_string_free`. `*out_json` is written only on
+/// success.
+///
+/// # Safety
+/// `client` is NULL or a live handle from `brp_pose_client_start`;
+/// `out_json` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn brp_pose_client_stats(
+    client: *const BrpPoseClient,
+    out_json: *mut *mut c_char,
+) -> BrpStatus {
+    call("brp_pose_client_stats", || {
+        // SAFETY: guaranteed by the caller.
+        let (client, out) = unsafe { (handle(client, "client")?, Out::new(out_json, "out_json")?) };
+        let stats = client.client().stats();
+        let json = serde_json::to_string(&stats)
+            .map_err(|e| Failure::new(BrpStatus::Internal, format!("cannot write stats: {e}")))?;
+        out.write(into_c(json)?);
+        Ok(())
+    })
+}
+
+/// Disconnects and stops the client; no pose applies after this returns
+/// and its statistics then say `"stopped"`. Stopping again does nothing.
+///
+/// Waits for a pose being applied, which takes the world's lock: it must
+/// not be called from code running under that lock (no `brp_*` callback
+/// does).
+///
+/// Thread safety: callable from any thread, including a session callback.
+///
+/// # Safety
+/// `client` is NULL or a live handle from `brp_pose_client_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn brp_pose_client_stop(client: *const BrpPoseClient) -> BrpStatus {
+    call("brp_pose_client_stop", || {
+        // SAFETY: guaranteed by the caller.
+        let client = unsafe { handle(client, "client") }?;
+        client.client().stop();
+        Ok(())
+    })
+}
+
+/// Stops (as `brp_pose_client_stop`) and frees a pose client. NULL is
+/// accepted and ignored.
+///
+/// Thread safety: no other thread may use this handle during or after the
+/// call.
+///
+/// # Safety
+/// `client` is NULL or a handle from `brp_pose_client_start` not yet
+/// freed; it must not be used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn brp_pose_client_free(client: *mut BrpPoseClient) {
+    guard("brp_pose_client_free", (), || {
+        if !client.is_null() {
+            // SAFETY: the caller passes a handle made by
+            // `brp_pose_client_start`, once.
+            let client = unsafe { Box::from_raw(client) };
+            client.client().stop();
+        }
+    });
+}
