@@ -9,7 +9,10 @@ Protocol requests, in-process.
 """
 
 from brp._app import App, Session, brp_request
+from brp._async import AsyncSession
 from brp._native import __version__
+from brp._pose import PoseClient
+from brp._watch import Watch
 from brp.errors import (
     BrpError,
     Cancelled,
@@ -22,11 +25,13 @@ from brp.errors import (
     InvalidRequest,
     ParseError,
     SelfReparent,
+    Timeout,
     UnknownRequest,
 )
 
 __all__ = [
     "App",
+    "AsyncSession",
     "BrpError",
     "Cancelled",
     "ComponentError",
@@ -37,9 +42,12 @@ __all__ = [
     "InvalidParams",
     "InvalidRequest",
     "ParseError",
+    "PoseClient",
     "SelfReparent",
     "Session",
+    "Timeout",
     "UnknownRequest",
+    "Watch",
     "__version__",
     "brp_request",
 ]

@@ -2,11 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
-from brp import _native, _wire
+from brp import _calls, _native, _wire
+from brp._async import AsyncSession
 from brp._client import Client
+from brp._watch import Watch
+
+#: What :meth:`App.push_pose` accepts as a frame.
+Frame = bytes | bytearray | memoryview | str | Mapping[str, Any]
+#: A pose target: an entity id, or ``{"name": ...}`` / ``{"entity": ...}``.
+Target = str | Mapping[str, str]
+
+
+def frame_bytes(frame: Frame) -> bytes:
+    """A controller frame as bytes: FlatBuffers bytes as they are, JSON text
+    encoded, a mapping dumped as JSON."""
+    if isinstance(frame, (bytes, bytearray, memoryview)):
+        return bytes(frame)
+    if isinstance(frame, str):
+        return frame.encode()
+    if isinstance(frame, Mapping):
+        return _wire.dumps(dict(frame)).encode()
+    raise TypeError(f"a frame is bytes, JSON text or a mapping, got {type(frame).__name__}")
+
+
+def target_object(target: Target | None) -> dict[str, str] | None:
+    """The JSON object of a pose target (``None``: the entity named Player)."""
+    if target is None:
+        return None
+    if isinstance(target, str):
+        return {"entity": target}
+    if isinstance(target, Mapping):
+        return dict(target)
+    raise TypeError(f"a target is an entity id or a mapping, got {type(target).__name__}")
 
 
 class App(Client):
@@ -44,6 +75,66 @@ class App(Client):
         """A new session: its own request-id scope on this world."""
         return Session(self._native.session())
 
+    def async_session(self) -> AsyncSession:
+        """A new session for asyncio, bound to the running event loop."""
+        return AsyncSession(self._native.session())
+
+    def close(self) -> None:
+        """Cancels every parked POLL (they raise :class:`~brp.Cancelled`) and
+        refuses new ones; other requests keep working."""
+        self._native.close()
+
+    def push_pose(self, frame: Frame, target: Target | None = None) -> None:
+        """Applies one controller frame (FlatBuffers bytes, JSON text or a
+        mapping such as ``{"Empty": {}}``) to ``target`` (default: the
+        entity named ``Player``, spawned if missing), as a
+        :class:`~brp.PoseClient` applies the frames it receives."""
+        target_text = None if target is None else _wire.dumps(target_object(target))
+        self._native.push_pose(frame_bytes(frame), target_text)
+
+    async def watch(
+        self,
+        components: Iterable[str] = (),
+        *,
+        optional: Iterable[str] = (),
+        has: Iterable[str] = (),
+        with_: Iterable[str] = (),
+        without: Iterable[str] = (),
+        changed: Iterable[str] = (),
+        timeout: float | None = None,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """``async for rows in app.watch(...)``: the matching rows now, then
+        each time they change, through a session of its own (see
+        :meth:`AsyncSession.watch`)."""
+        async with self.async_session() as session:
+            watch = session.watch(
+                components,
+                optional=optional,
+                has=has,
+                with_=with_,
+                without=without,
+                changed=changed,
+                timeout=timeout,
+            )
+            async for rows in watch:
+                yield rows
+
+    def watch_blocking(
+        self,
+        components: Iterable[str] = (),
+        *,
+        optional: Iterable[str] = (),
+        has: Iterable[str] = (),
+        with_: Iterable[str] = (),
+        without: Iterable[str] = (),
+        changed: Iterable[str] = (),
+        timeout: float | None = None,
+    ) -> Watch:
+        """``for rows in app.watch_blocking(...)``: :meth:`watch` for
+        threads; each ``next()`` blocks until the rows change."""
+        selection = _calls.Selection(components, optional, has, with_, without, changed, timeout)
+        return Watch(self._native.session(), selection)
+
 
 class Session(Client):
     """One client's request-id scope on an :class:`App` (see
@@ -59,6 +150,37 @@ class Session(Client):
 
     def _send(self, request_json: str) -> str:
         return self._native.request(request_json)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def submit(self, req: Mapping[str, Any] | str, /) -> None:
+        """Sends one request without waiting; its response comes from :meth:`receive`."""
+        self._native.submit(self._encode(req))
+
+    def receive(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """The next submitted request's response object (``{"id": ...,
+        "response": ...}`` or ``{"id": ..., "error": ...}``), waiting up to
+        ``timeout`` seconds (``None``: for ever); ``None`` on timeout or once
+        the session is closed and drained. Responses come in the order they
+        complete, not the order submitted."""
+        text = self._native.receive(timeout)
+        if text is None:
+            return None
+        answer: dict[str, Any] = json.loads(text)
+        return answer
+
+    def cancel(self, id: int) -> bool:
+        """Cancels this session's parked POLL ``id`` (it answers
+        :class:`~brp.Cancelled`); ``False`` if none is parked."""
+        return self._native.cancel(id)
+
+    def close(self) -> None:
+        """Cancels the session's parked POLLs and refuses further requests."""
+        self._native.close()
 
 
 def brp_request(app: App, request_json: str) -> str:

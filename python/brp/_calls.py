@@ -43,14 +43,15 @@ def get(entity: str, components: Iterable[str]) -> Call[dict[str, Any]]:
     return Call("GET", params, lambda answer: _wire.decode_components(answer["components"]))
 
 
-def query(
+def _selection(
     components: Iterable[str],
     optional: Iterable[str],
     has: Iterable[str],
     with_: Iterable[str],
     without: Iterable[str],
-) -> Call[list[dict[str, Any]]]:
-    """QUERY: one row per matching entity, ``{"id": ..., name: value, ...}``."""
+    changed: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The ``data`` and ``filter`` params of QUERY and POLL (empty lists left out)."""
     lists = {
         "data": {
             "components": _wire.names(components, "components"),
@@ -60,14 +61,62 @@ def query(
         "filter": {
             "with": _wire.names(with_, "with_"),
             "without": _wire.names(without, "without"),
+            "changed": _wire.names(changed, "changed"),
         },
     }
-    params = {part: {k: v for k, v in keys.items() if v} for part, keys in lists.items()}
+    return {part: {k: v for k, v in keys.items() if v} for part, keys in lists.items()}
 
-    def rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
-        return [_wire.decode_components(row) for row in answer["entities"]]
 
-    return Call("QUERY", params, rows)
+def _rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The decoded ``entities`` of a QUERY or POLL answer."""
+    return [_wire.decode_components(row) for row in answer["entities"]]
+
+
+def query(
+    components: Iterable[str],
+    optional: Iterable[str],
+    has: Iterable[str],
+    with_: Iterable[str],
+    without: Iterable[str],
+) -> Call[list[dict[str, Any]]]:
+    """QUERY: one row per matching entity, ``{"id": ..., name: value, ...}``."""
+    return Call("QUERY", _selection(components, optional, has, with_, without), _rows)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a POLL watches: the lists of QUERY plus ``changed`` names."""
+
+    components: Iterable[str] = ()
+    optional: Iterable[str] = ()
+    has: Iterable[str] = ()
+    with_: Iterable[str] = ()
+    without: Iterable[str] = ()
+    changed: Iterable[str] = ()
+    timeout: float | None = None
+
+    def params(self) -> dict[str, Any]:
+        """The POLL params without a watermark, checked once up front."""
+        params = _selection(
+            self.components, self.optional, self.has, self.with_, self.without, self.changed
+        )
+        if self.timeout is not None:
+            if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)):
+                raise TypeError(f"timeout must be a number, got {type(self.timeout).__name__}")
+            if not 0 <= self.timeout < float("inf"):
+                raise ValueError(f"timeout must be finite and >= 0, got {self.timeout}")
+            params["timeout_ms"] = round(self.timeout * 1000)
+        return params
+
+
+def poll(params: dict[str, Any], watermark: str | None) -> Call[tuple[list[dict[str, Any]], str]]:
+    """POLL with ``params`` (from :meth:`Selection.params`) since ``watermark``:
+    the decoded rows and the next watermark."""
+
+    def snapshot(answer: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+        return _rows(answer), str(answer["watermark"])
+
+    return Call("POLL", {**params, "watermark": watermark}, snapshot)
 
 
 def insert(entity: str, components: Mapping[str, Any]) -> Call[None]:

@@ -36,6 +36,14 @@ class Client(ABC):
     def _run(self, call: _calls.Call[T]) -> T:
         return call.decode(self.request({"request": call.request, "params": call.params}))
 
+    def _encode(self, req: Mapping[str, Any] | str) -> str:
+        """The JSON text of ``req``: a mapping gets a new ``id`` when it has none."""
+        if isinstance(req, str):
+            return req
+        if isinstance(req, Mapping):
+            return _wire.dumps({"id": self._next_id(), **req})
+        raise TypeError(f"a request is a mapping or JSON text, got {type(req).__name__}")
+
     def request(self, req: Mapping[str, Any] | str, /) -> dict[str, Any]:
         """Sends one request and returns its ``response`` value.
 
@@ -43,13 +51,7 @@ class Client(ABC):
         an ``id`` is added when it has none) or a request's JSON text, sent
         as it is. An error response raises its :class:`~brp.BrpError`.
         """
-        if isinstance(req, str):
-            text = req
-        elif isinstance(req, Mapping):
-            text = _wire.dumps({"id": self._next_id(), **req})
-        else:
-            raise TypeError(f"a request is a mapping or JSON text, got {type(req).__name__}")
-        return _wire.response(self._send(text))
+        return _wire.response(self._send(self._encode(req)))
 
     def ping(self) -> None:
         """Checks that the world answers."""

@@ -3,12 +3,14 @@
 Use the package ``brp``; this module is private.
 """
 
-from typing import final
+from collections.abc import Callable
+from typing import Any, final
 
 __all__ = [
     "__version__",
     "App",
     "Session",
+    "PoseClient",
     "PARSE_ERROR",
     "INVALID_REQUEST",
     "UNKNOWN_REQUEST",
@@ -20,6 +22,7 @@ __all__ = [
     "SELF_REPARENT",
     "CANCELLED",
     "DUPLICATE_ID",
+    "TIMEOUT",
 ]
 
 __version__: str
@@ -35,6 +38,7 @@ COMPONENT_NOT_PRESENT: int
 SELF_REPARENT: int
 CANCELLED: int
 DUPLICATE_ID: int
+TIMEOUT: int
 
 @final
 class App:
@@ -49,6 +53,10 @@ class App:
         """Runs the world's schedule once."""
     def session(self) -> Session:
         """A new session: its own request-id scope on this world."""
+    def close(self) -> None:
+        """Cancels every parked POLL and refuses new ones."""
+    def push_pose(self, frame: bytes, target_json: str | None = None) -> None:
+        """Applies one controller frame (FlatBuffers or JSON bytes) to the target."""
 
 @final
 class Session:
@@ -56,3 +64,25 @@ class Session:
 
     def request(self, request_json: str) -> str:
         """Answers one request's JSON text, like ``App.request``."""
+    def submit(self, request_json: str) -> None:
+        """Submits one request; its response comes from ``receive`` or the callback."""
+    def receive(self, timeout: float | None = None) -> str | None:
+        """The next submitted response's JSON text, or ``None`` on timeout or close."""
+    def set_callback(self, callback: Callable[[str], object] | None) -> None:
+        """Sends each submitted response's JSON text to ``callback``."""
+    def cancel(self, id: int) -> bool:
+        """Cancels this session's parked POLL ``id``."""
+    def close(self) -> None:
+        """Cancels parked POLLs, refuses requests, waits for running callbacks."""
+
+@final
+class PoseClient:
+    """A pose stream from one controller into one ``App``."""
+
+    def __new__(cls, app: App, config_json: str) -> PoseClient: ...
+    def stats(self) -> dict[str, Any]:
+        """The statistics as of now."""
+    def wait_connected(self, timeout: float) -> bool:
+        """Waits up to ``timeout`` seconds for the connection; whether it is up."""
+    def stop(self) -> None:
+        """Disconnects and stops."""

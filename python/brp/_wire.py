@@ -63,7 +63,12 @@ def decode_components(components: Mapping[str, Any]) -> dict[str, Any]:
 def response(text: str) -> dict[str, Any]:
     """The ``response`` value of a response's JSON text; an ``error`` raises
     its :class:`~brp.errors.BrpError` subclass."""
-    answer = json.loads(text)
+    return unwrap(json.loads(text))
+
+
+def unwrap(answer: dict[str, Any]) -> dict[str, Any]:
+    """The ``response`` value of a parsed response; an ``error`` raises its
+    :class:`~brp.errors.BrpError` subclass."""
     if "error" in answer:
         raise error_from_object(answer["error"])
     result: dict[str, Any] = answer["response"]

@@ -20,6 +20,7 @@ __all__ = [
     "InvalidRequest",
     "ParseError",
     "SelfReparent",
+    "Timeout",
     "UnknownRequest",
     "error_from_json",
     "error_from_object",
@@ -114,6 +115,12 @@ class DuplicateId(BrpError):
     """The request id is already in flight in this session."""
 
     CODE = _native.DUPLICATE_ID
+
+
+class Timeout(BrpError):
+    """A POLL's timeout passed before its answer changed; poll again."""
+
+    CODE = _native.TIMEOUT
 
 
 _BY_CODE: dict[int, type[BrpError]] = {

@@ -1,7 +1,11 @@
 //! The native `App` and `Session` classes: thin handles on the core's.
 
 use crate::error;
+use brp::protocol::Response;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// An embedded Bevy world that answers BRP requests (`brp::App`).
 ///
@@ -9,20 +13,25 @@ use pyo3::prelude::*;
 /// lock, and the GIL is released while it works.
 #[pyclass(module = "brp._native", frozen)]
 pub struct App {
-    inner: brp::App,
+    pub(crate) inner: brp::App,
 }
 
 #[pymethods]
 impl App {
     /// Makes a world from the JSON text of its config (`None` or `""` for
     /// the default), e.g. `{"components": ["Position"], "auto_declare": false}`.
+    /// The pose components are registered from the start.
     #[new]
     #[pyo3(signature = (config_json = None))]
     fn new(py: Python<'_>, config_json: Option<&str>) -> PyResult<Self> {
         let config = config_json.unwrap_or("");
-        py.detach(|| brp::App::from_config_json(config))
-            .map(|inner| Self { inner })
-            .map_err(|e| error::to_py(py, &e))
+        py.detach(|| {
+            let inner = brp::App::from_config_json(config)?;
+            brp::pose::register(&inner)?;
+            Ok(inner)
+        })
+        .map(|inner| Self { inner })
+        .map_err(|e| error::to_py(py, &e))
     }
 
     /// Answers one request given as JSON text with the response's JSON text.
@@ -49,9 +58,27 @@ impl App {
             inner: self.inner.session(),
         }
     }
+
+    /// Cancels every parked POLL (they answer CANCELLED) and refuses new ones.
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| self.inner.close());
+    }
+
+    /// Applies one controller frame (FlatBuffers or JSON bytes) to the
+    /// target given as JSON text (`None`: the entity named `Player`).
+    #[pyo3(signature = (frame, target_json = None))]
+    fn push_pose(&self, py: Python<'_>, frame: &[u8], target_json: Option<&str>) -> PyResult<()> {
+        py.detach(|| {
+            let target = brp::pose::Target::from_json(target_json.unwrap_or(""))?;
+            brp::pose::push_frame(&self.inner, &target, frame)
+        })
+        .map_err(|e| error::to_py(py, &e))
+    }
 }
 
 /// One client's request-id scope on an `App` (`brp::Session`).
+///
+/// Dropping it closes it, with the GIL released so running callbacks finish.
 #[pyclass(module = "brp._native", frozen)]
 pub struct Session {
     inner: brp::Session,
@@ -63,5 +90,68 @@ impl Session {
     /// whose id is in flight in this session is answered with an error.
     fn request(&self, py: Python<'_>, request_json: &str) -> String {
         py.detach(|| self.inner.request(request_json))
+    }
+
+    /// Submits one request without waiting; its response's JSON text comes
+    /// later from `receive` or the callback.
+    fn submit(&self, py: Python<'_>, request_json: &str) {
+        py.detach(|| self.inner.submit(request_json));
+    }
+
+    /// The next submitted response's JSON text, waiting up to `timeout`
+    /// seconds (`None`: for ever); `None` on timeout or once closed and drained.
+    #[pyo3(signature = (timeout = None))]
+    fn receive(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<String>> {
+        let timeout = timeout
+            .map(|seconds| {
+                Duration::try_from_secs_f64(seconds).map_err(|_| {
+                    PyValueError::new_err(format!(
+                        "timeout must be a finite number of seconds >= 0, got {seconds}"
+                    ))
+                })
+            })
+            .transpose()?;
+        Ok(py.detach(|| self.inner.receive(timeout).map(|r| r.to_text())))
+    }
+
+    /// Sends each submitted response's JSON text to `callback` (called with
+    /// the GIL on the thread that completes the request) instead of the
+    /// queue; `None` restores the queue. Exceptions it raises are reported
+    /// as unraisable, never propagated.
+    #[pyo3(signature = (callback))]
+    fn set_callback(&self, py: Python<'_>, callback: Option<Py<PyAny>>) {
+        let callback = callback.map(|callable| -> brp::session::Callback {
+            Arc::new(move |response: Response| {
+                let text = response.to_text();
+                // Nothing can receive a response once the interpreter is gone.
+                let _ = Python::try_attach(|py| {
+                    if let Err(failure) = callable.call1(py, (text,)) {
+                        failure.write_unraisable(py, Some(callable.bind(py)));
+                    }
+                });
+            })
+        });
+        py.detach(|| self.inner.set_callback(callback));
+    }
+
+    /// Cancels this session's parked POLL `id` (it answers CANCELLED);
+    /// `False` if no such POLL is parked.
+    fn cancel(&self, py: Python<'_>, id: u64) -> bool {
+        py.detach(|| self.inner.cancel(id))
+    }
+
+    /// Cancels the session's parked POLLs (their responses are delivered
+    /// first), refuses further requests and waits for running callbacks.
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| self.inner.close());
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let inner = &self.inner;
+        if Python::try_attach(|py| py.detach(|| inner.close())).is_none() {
+            inner.close();
+        }
     }
 }

@@ -17,6 +17,7 @@ const CODES: &[(&str, i32)] = &[
     ("SELF_REPARENT", code::SELF_REPARENT),
     ("CANCELLED", code::CANCELLED),
     ("DUPLICATE_ID", code::DUPLICATE_ID),
+    ("TIMEOUT", code::TIMEOUT),
 ];
 
 /// Adds every error code to `module`.

@@ -7,6 +7,7 @@
 
 mod app;
 mod error;
+mod pose;
 
 use pyo3::prelude::*;
 
@@ -17,5 +18,6 @@ fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_class::<app::App>()?;
     module.add_class::<app::Session>()?;
+    module.add_class::<pose::PoseClient>()?;
     error::add_codes(module)
 }

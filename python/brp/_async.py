@@ -1,0 +1,176 @@
+""":class:`AsyncSession`: a session whose requests are awaited under asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from brp import _calls, _native, _wire
+from brp.errors import DuplicateId
+
+T = TypeVar("T")
+
+_Pending = dict[int, "asyncio.Future[dict[str, Any]]"]
+
+
+class AsyncSession:
+    """A session on an :class:`~brp.App` for asyncio: ``await s.request(...)``.
+
+    Made by :meth:`App.async_session` inside a running event loop, and used
+    from that loop only. Each request is submitted at once (its side
+    effects apply before ``submit`` returns); its response comes back
+    through a callback that resolves the awaiting future, matched by id, so
+    a parked POLL does not hold up later requests. Cancelling the awaiting
+    task cancels a parked POLL. Use it as ``async with`` or call
+    :meth:`close`.
+    """
+
+    def __init__(self, native: _native.Session) -> None:
+        if not isinstance(native, _native.Session):
+            raise TypeError("async sessions are made by App.async_session()")
+        self._native = native
+        self._loop = asyncio.get_running_loop()
+        self._ids = itertools.count(1)
+        # Touched only on the loop's thread; the callback hands responses over.
+        self._pending: _Pending = {}
+        native.set_callback(_deliverer(self._loop, self._pending))
+
+    async def __aenter__(self) -> AsyncSession:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Cancels the session's parked POLLs (their awaiters raise
+        :class:`~brp.Cancelled`) and refuses further requests. Idempotent."""
+        self._native.close()
+
+    def _claim(self, req: Mapping[str, Any] | str) -> tuple[str, int | None]:
+        """The JSON text of ``req`` and its id, when it has one that fits."""
+        if isinstance(req, str):
+            try:
+                parsed = json.loads(req)
+            except ValueError:
+                return req, None
+            found = parsed.get("id") if isinstance(parsed, dict) else None
+            ok = isinstance(found, int) and not isinstance(found, bool) and 0 <= found < 2**64
+            return req, found if ok else None
+        if not isinstance(req, Mapping):
+            raise TypeError(f"a request is a mapping or JSON text, got {type(req).__name__}")
+        if "id" in req:
+            return self._claim(_wire.dumps(dict(req)))
+        id_ = next(self._ids)
+        while id_ in self._pending:
+            id_ = next(self._ids)
+        return _wire.dumps({"id": id_, **req}), id_
+
+    async def request(self, req: Mapping[str, Any] | str, /) -> dict[str, Any]:
+        """Sends one request and returns its ``response`` value, like
+        :meth:`App.request`; an error response raises its
+        :class:`~brp.BrpError` (a POLL's timeout: :class:`~brp.Timeout`)."""
+        text, id_ = self._claim(req)
+        if id_ is None:
+            # No usable id: the world answers such a request at once, with an error.
+            return _wire.response(self._native.request(text))
+        if id_ in self._pending:
+            message = f"request id {id_} is already in flight in this session"
+            raise DuplicateId(_native.DUPLICATE_ID, message)
+        future = self._loop.create_future()
+        self._pending[id_] = future
+        self._native.submit(text)
+        try:
+            return _wire.unwrap(await future)
+        except asyncio.CancelledError:
+            self._native.cancel(id_)
+            raise
+
+    async def _run(self, call: _calls.Call[T]) -> T:
+        return call.decode(await self.request({"request": call.request, "params": call.params}))
+
+    async def ping(self) -> None:
+        """Checks that the world answers."""
+        await self._run(_calls.ping())
+
+    async def spawn(self, components: Mapping[str, Any]) -> str:
+        """Spawns an entity with ``components``; returns its id."""
+        return await self._run(_calls.spawn(components))
+
+    async def get(self, entity: str, components: Iterable[str]) -> dict[str, Any]:
+        """The values of ``components`` on ``entity``, as ``{name: value}``."""
+        return await self._run(_calls.get(entity, components))
+
+    async def query(
+        self,
+        components: Iterable[str] = (),
+        *,
+        optional: Iterable[str] = (),
+        has: Iterable[str] = (),
+        with_: Iterable[str] = (),
+        without: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
+        """The matching entities' rows, as :meth:`App.query` returns them."""
+        return await self._run(_calls.query(components, optional, has, with_, without))
+
+    async def insert(self, entity: str, components: Mapping[str, Any]) -> None:
+        """Sets ``components`` on ``entity``, replacing existing values."""
+        await self._run(_calls.insert(entity, components))
+
+    async def remove(self, entity: str, components: Iterable[str]) -> None:
+        """Removes ``components`` from ``entity``; absent ones are ignored."""
+        await self._run(_calls.remove(entity, components))
+
+    async def destroy(self, entity: str) -> None:
+        """Despawns ``entity`` and its descendants."""
+        await self._run(_calls.destroy(entity))
+
+    async def reparent(self, entity: str, parent: str | None) -> None:
+        """Makes ``entity`` a child of ``parent`` (``None``: a root)."""
+        await self._run(_calls.reparent(entity, parent))
+
+    async def watch(
+        self,
+        components: Iterable[str] = (),
+        *,
+        optional: Iterable[str] = (),
+        has: Iterable[str] = (),
+        with_: Iterable[str] = (),
+        without: Iterable[str] = (),
+        changed: Iterable[str] = (),
+        timeout: float | None = None,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yields the matching rows now, then again each time they change
+        (with ``changed``: only the entities whose listed components were
+        written). Each wait is bounded by ``timeout`` seconds
+        (:class:`~brp.Timeout`). Nothing stays parked between snapshots."""
+        selection = _calls.Selection(components, optional, has, with_, without, changed, timeout)
+        params = selection.params()
+        watermark: str | None = None
+        while True:
+            rows, latest = await self._run(_calls.poll(params, watermark))
+            watermark = latest
+            yield rows
+
+
+def _deliverer(loop: asyncio.AbstractEventLoop, pending: _Pending) -> Callable[[str], None]:
+    """The native callback: hands each response's text to ``loop``, which
+    resolves the future waiting for its id. It holds no reference to the
+    session, so dropping the session closes it."""
+
+    def settle(text: str) -> None:
+        answer = json.loads(text)
+        id_ = answer.get("id")
+        future = pending.pop(id_, None) if isinstance(id_, int) else None
+        if future is not None and not future.done():
+            future.set_result(answer)
+
+    def deliver(text: str) -> None:
+        try:
+            loop.call_soon_threadsafe(settle, text)
+        except RuntimeError:
+            pass  # the loop is closed: nobody awaits this response
+
+    return deliver

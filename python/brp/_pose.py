@@ -1,0 +1,73 @@
+""":class:`PoseClient`: streams poses from a controller into an :class:`~brp.App`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from brp import _native, _wire
+from brp._app import App, Target, target_object
+
+
+class PoseClient:
+    """Connects to the pose controller at ``url`` (``ws://`` or ``wss://``)
+    in the background and lands every pose on ``target`` (default: the
+    entity named ``Player``) as the ``PoseLandmarks`` component.
+
+    Keyword settings are those of docs/pose.md; ``connect_timeout`` is in
+    seconds and ``backoff`` a mapping such as ``{"initial_ms": 100}``. A bad
+    setting raises :class:`~brp.InvalidParams` at once; connection failures
+    are retried (with ``reconnect``) and show in :meth:`stats`. Use it as a
+    context manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        app: App,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        target: Target | None = None,
+        max_message_size: int | None = None,
+        reconnect: bool = True,
+        backoff: Mapping[str, float] | None = None,
+        connect_timeout: float | None = None,
+        ca_cert_pem: str | None = None,
+        ca_cert_path: str | None = None,
+    ) -> None:
+        if not isinstance(app, App):
+            raise TypeError(f"app must be a brp.App, got {type(app).__name__}")
+        settings: dict[str, Any] = {
+            "url": url,
+            "headers": None if headers is None else dict(headers),
+            "target": target_object(target),
+            "max_message_size": max_message_size,
+            "reconnect": reconnect,
+            "backoff": None if backoff is None else dict(backoff),
+            "connect_timeout_ms": None if connect_timeout is None else round(connect_timeout * 1000),
+            "ca_cert_pem": ca_cert_pem,
+            "ca_cert_path": ca_cert_path,
+        }
+        config = {key: value for key, value in settings.items() if value is not None}
+        self._native = _native.PoseClient(app._native, _wire.dumps(config))
+
+    def __enter__(self) -> PoseClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def stats(self) -> dict[str, Any]:
+        """The stream's statistics now: ``state`` (``"connecting"``,
+        ``"connected"``, ``"waiting"``, ``"stopped"``), the frame counters,
+        ``last_error``, ``pose_age_ms`` and latencies (see docs/pose.md)."""
+        return self._native.stats()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Waits up to ``timeout`` seconds for the connection to be up;
+        whether it is."""
+        return self._native.wait_connected(timeout)
+
+    def close(self) -> None:
+        """Disconnects and stops; no pose applies after this returns. Idempotent."""
+        self._native.stop()

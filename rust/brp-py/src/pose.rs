@@ -1,0 +1,99 @@
+//! The native `PoseClient`: a handle on `brp::pose::PoseClient`.
+
+use crate::app::App;
+use crate::error;
+use brp::pose::{ClientConfig, ConnectionState, Stats};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How often `wait_connected` looks at the connection state.
+const CONNECTED_CHECK: Duration = Duration::from_millis(5);
+
+/// A pose stream from one controller into one `App`, configured by the JSON
+/// text of `brp::pose::ClientConfig`.
+#[pyclass(module = "brp._native", frozen)]
+pub struct PoseClient {
+    inner: Mutex<brp::pose::PoseClient>,
+}
+
+impl PoseClient {
+    fn client(&self) -> MutexGuard<'_, brp::pose::PoseClient> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[pymethods]
+impl PoseClient {
+    /// Starts connecting to the configured controller in the background.
+    #[new]
+    fn new(py: Python<'_>, app: &App, config_json: &str) -> PyResult<Self> {
+        py.detach(|| {
+            let config = ClientConfig::from_json(config_json)?;
+            brp::pose::PoseClient::start(&app.inner, config)
+        })
+        .map(|client| Self {
+            inner: Mutex::new(client),
+        })
+        .map_err(|e| error::to_py(py, &e))
+    }
+
+    /// The statistics as of now, as a dict.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = py.detach(|| self.client().stats());
+        stats_dict(py, &stats)
+    }
+
+    /// Waits up to `timeout` seconds for the connection to be up; whether it is.
+    fn wait_connected(&self, py: Python<'_>, timeout: f64) -> PyResult<bool> {
+        let timeout = Duration::try_from_secs_f64(timeout).map_err(|_| {
+            PyValueError::new_err(format!(
+                "timeout must be a finite number of seconds >= 0, got {timeout}"
+            ))
+        })?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let state = py.detach(|| self.client().stats().state);
+            if state == ConnectionState::Connected {
+                return Ok(true);
+            }
+            if state == ConnectionState::Stopped || Instant::now() >= deadline {
+                return Ok(false);
+            }
+            py.detach(|| std::thread::sleep(CONNECTED_CHECK));
+            py.check_signals()?;
+        }
+    }
+
+    /// Disconnects and stops; no frame applies after this returns. Idempotent.
+    fn stop(&self, py: Python<'_>) {
+        py.detach(|| self.client().stop());
+    }
+}
+
+/// `stats` as a dict keyed like the statistics' JSON.
+fn stats_dict<'py>(py: Python<'py>, stats: &Stats) -> PyResult<Bound<'py, PyDict>> {
+    let state = match stats.state {
+        ConnectionState::Connecting => "connecting",
+        ConnectionState::Connected => "connected",
+        ConnectionState::Waiting => "waiting",
+        ConnectionState::Stopped => "stopped",
+    };
+    let dict = PyDict::new(py);
+    dict.set_item("state", state)?;
+    dict.set_item("connections", stats.connections)?;
+    dict.set_item("reconnects", stats.reconnects)?;
+    dict.set_item("frames_received", stats.frames_received)?;
+    dict.set_item("frames_applied", stats.frames_applied)?;
+    dict.set_item("frames_dropped", stats.frames_dropped)?;
+    dict.set_item("decode_errors", stats.decode_errors)?;
+    dict.set_item("oversize_frames", stats.oversize_frames)?;
+    dict.set_item("apply_errors", stats.apply_errors)?;
+    dict.set_item("last_error", stats.last_error.as_deref())?;
+    dict.set_item("pose_age_ms", stats.pose_age_ms)?;
+    dict.set_item("latency_ms", stats.latency_ms)?;
+    dict.set_item("latency_mean_ms", stats.latency_mean_ms)?;
+    Ok(dict)
+}
