@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from typing import Any
 
 from brp import _calls, _native, _wire
@@ -102,7 +102,7 @@ class App(Client):
         without: Iterable[str] = (),
         changed: Iterable[str] = (),
         timeout: float | None = None,
-    ) -> AsyncIterator[list[dict[str, Any]]]:
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
         """``async for rows in app.watch(...)``: the matching rows now, then
         each time they change, through a session of its own (see
         :meth:`AsyncSession.watch`)."""

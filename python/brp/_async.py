@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from brp import _calls, _native, _wire
-from brp.errors import DuplicateId
+from brp.errors import Cancelled, DuplicateId
 
 T = TypeVar("T")
 
@@ -36,6 +36,7 @@ class AsyncSession:
         self._ids = itertools.count(1)
         # Touched only on the loop's thread; the callback hands responses over.
         self._pending: _Pending = {}
+        self._closed = False
         native.set_callback(_deliverer(self._loop, self._pending))
 
     async def __aenter__(self) -> AsyncSession:
@@ -47,6 +48,7 @@ class AsyncSession:
     def close(self) -> None:
         """Cancels the session's parked POLLs (their awaiters raise
         :class:`~brp.Cancelled`) and refuses further requests. Idempotent."""
+        self._closed = True
         self._native.close()
 
     def _claim(self, req: Mapping[str, Any] | str) -> tuple[str, int | None]:
@@ -73,6 +75,8 @@ class AsyncSession:
         :meth:`App.request`; an error response raises its
         :class:`~brp.BrpError` (a POLL's timeout: :class:`~brp.Timeout`)."""
         text, id_ = self._claim(req)
+        if self._closed:
+            raise Cancelled(_native.CANCELLED, "the session is closed")
         if id_ is None:
             # No usable id: the world answers such a request at once, with an error.
             return _wire.response(self._native.request(text))
@@ -141,7 +145,7 @@ class AsyncSession:
         without: Iterable[str] = (),
         changed: Iterable[str] = (),
         timeout: float | None = None,
-    ) -> AsyncIterator[list[dict[str, Any]]]:
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
         """Yields the matching rows now, then again each time they change
         (with ``changed``: only the entities whose listed components were
         written). Each wait is bounded by ``timeout`` seconds
