@@ -1,8 +1,8 @@
 /*
  * libbrp for C++17: a header-only RAII wrapper over brp.h.
  *
- * - brp::App and brp::Session own their C handle, are move-only, and free
- *   it when destroyed.
+ * - brp::App, brp::Session and brp::PoseClient own their C handle, are
+ *   move-only, and free it when destroyed.
  * - Strings go in and out as std::string; responses are copied out and the
  *   library's string freed at once.
  * - A failed call throws brp::Error carrying the brp_status and the
@@ -19,7 +19,12 @@
 
 #include "brp.h"
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -112,6 +117,16 @@ class App {
   /// Opens a session on this world.
   Session session() const;
 
+  /// Applies one controller frame (FlatBuffers `DetectionMessage` bytes or
+  /// its JSON text) to the target entity, given as JSON (`""`: the default
+  /// `{"name": "Player"}`). Throws brp::Error (BRP_STATUS_POSE_REJECTED) on
+  /// a malformed frame or a missing entity.
+  void push_pose(std::string_view frame, std::string_view target_json = "") const {
+    const std::string target = detail::c_string(target_json, "target_json");
+    detail::check(brp_pose_push(get(), target.empty() ? nullptr : target.c_str(),
+                                reinterpret_cast<const uint8_t*>(frame.data()), frame.size()));
+  }
+
   /// The C handle, still owned by this object (NULL once moved from).
   brp_app* get() const noexcept { return handle_.get(); }
 
@@ -119,18 +134,56 @@ class App {
   std::unique_ptr<brp_app, detail::Deleter<brp_app, brp_app_free>> handle_;
 };
 
-/// One client's request-id scope on a world (owns a brp_session). It keeps
-/// the world alive, so it may outlive the App it came from.
+namespace detail {
+
+/// The callback of a Session, called by the library with the slot as
+/// `user_data`. The slot outlives the C session, and replacing the function
+/// never destroys one that is running (callers hold a shared_ptr).
+struct CallbackSlot {
+  std::mutex mutex;
+  std::shared_ptr<const std::function<void(std::string_view)>> function;
+
+  static void call(void* user_data, const char* response_json) noexcept {
+    auto* slot = static_cast<CallbackSlot*>(user_data);
+    std::shared_ptr<const std::function<void(std::string_view)>> function;
+    {
+      std::lock_guard<std::mutex> lock(slot->mutex);
+      function = slot->function;
+    }
+    if (function) {
+      (*function)(response_json);  // an exception here calls std::terminate
+    }
+  }
+};
+
+}  // namespace detail
+
+/// One client's request-id scope and response queue on a world (owns a
+/// brp_session). It keeps the world alive, so it may outlive the App it
+/// came from. Destroying it closes it (see brp_session_free).
 class Session {
  public:
   /// Opens a session on `app`'s world.
-  explicit Session(const App& app) {
+  explicit Session(const App& app) : slot_(std::make_unique<detail::CallbackSlot>()) {
     brp_session* session = nullptr;
     detail::check(brp_session_new(app.get(), &session));
     handle_.reset(session);
   }
 
-  /// Answers one request (JSON text) within this session.
+  Session(Session&&) noexcept = default;
+
+  /// Closes and frees the session held, then takes `other`'s.
+  Session& operator=(Session&& other) noexcept {
+    if (this != &other) {
+      handle_.reset();  // no callback of it runs after this
+      slot_ = std::move(other.slot_);
+      handle_ = std::move(other.handle_);
+    }
+    return *this;
+  }
+
+  /// Answers one request (JSON text) within this session; a POLL blocks
+  /// until it answers.
   std::string request(std::string_view request_json) const {
     const std::string text = detail::c_string(request_json, "request_json");
     char* response = nullptr;
@@ -138,11 +191,98 @@ class Session {
     return detail::take(response);
   }
 
+  /// Submits one request (JSON text) without waiting; its response arrives
+  /// through receive() or the callback, possibly out of order.
+  void submit(std::string_view request_json) const {
+    const std::string text = detail::c_string(request_json, "request_json");
+    detail::check(brp_session_submit(get(), text.c_str()));
+  }
+
+  /// The next queued response, waiting up to `timeout` (negative: for
+  /// ever); std::nullopt on timeout. Throws brp::Error with
+  /// BRP_STATUS_CLOSED once the session is closed and drained.
+  std::optional<std::string> receive(std::chrono::milliseconds timeout) const {
+    char* response = nullptr;
+    const brp_status status = brp_session_receive(get(), timeout.count(), &response);
+    if (status == BRP_STATUS_TIMEOUT) {
+      return std::nullopt;
+    }
+    detail::check(status);
+    return detail::take(response);
+  }
+
+  /// Sends submitted responses to `callback` instead of the queue; an empty
+  /// function restores the queue. The callback runs on the thread that
+  /// completes the request (see brp_session_set_callback), possibly on
+  /// several threads at once; it may make any call except destroying or
+  /// closing this session, and must not throw (std::terminate). A replaced
+  /// callback is kept alive until its running calls return.
+  void set_callback(std::function<void(std::string_view response_json)> callback) const {
+    const bool set = static_cast<bool>(callback);
+    if (!set) {
+      detail::check(brp_session_set_callback(get(), nullptr, nullptr));
+    }
+    {
+      std::lock_guard<std::mutex> lock(slot_->mutex);
+      slot_->function =
+          set ? std::make_shared<const std::function<void(std::string_view)>>(std::move(callback))
+              : nullptr;
+    }
+    if (set) {
+      detail::check(brp_session_set_callback(get(), &detail::CallbackSlot::call, slot_.get()));
+    }
+  }
+
+  /// Cancels this session's parked POLL `id` (it answers error -23405);
+  /// false if none was parked.
+  bool cancel(uint64_t id) const {
+    bool found = false;
+    detail::check(brp_session_cancel(get(), id, &found));
+    return found;
+  }
+
+  /// Closes the session: parked POLLs answer CANCELLED, later requests are
+  /// refused, receive() drains the queue then throws BRP_STATUS_CLOSED.
+  /// Must not be called from this session's callback.
+  void close() const { detail::check(brp_session_close(get())); }
+
   /// The C handle, still owned by this object (NULL once moved from).
   brp_session* get() const noexcept { return handle_.get(); }
 
  private:
+  // Declared first so it is destroyed after the handle.
+  std::unique_ptr<detail::CallbackSlot> slot_;
   std::unique_ptr<brp_session, detail::Deleter<brp_session, brp_session_free>> handle_;
+};
+
+/// A pose stream from a controller's WebSocket server into a world (owns a
+/// brp_pose_client); destroying it stops it.
+class PoseClient {
+ public:
+  /// Starts a client on `app`'s world from its JSON configuration, e.g.
+  /// `{"url": "ws://127.0.0.1:9000"}` (docs/pose.md).
+  PoseClient(const App& app, std::string_view config_json) {
+    const std::string config = detail::c_string(config_json, "config_json");
+    brp_pose_client* client = nullptr;
+    detail::check(brp_pose_client_start(app.get(), config.c_str(), &client));
+    handle_.reset(client);
+  }
+
+  /// The statistics as of now, as JSON text.
+  std::string stats() const {
+    char* json = nullptr;
+    detail::check(brp_pose_client_stats(get(), &json));
+    return detail::take(json);
+  }
+
+  /// Disconnects and stops; no pose applies after this returns.
+  void stop() const { detail::check(brp_pose_client_stop(get())); }
+
+  /// The C handle, still owned by this object (NULL once moved from).
+  brp_pose_client* get() const noexcept { return handle_.get(); }
+
+ private:
+  std::unique_ptr<brp_pose_client, detail::Deleter<brp_pose_client, brp_pose_client_free>> handle_;
 };
 
 inline Session App::session() const { return Session(*this); }
