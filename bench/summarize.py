@@ -1,0 +1,83 @@
+"""Prints the figures of one `scripts/bench` run with their same-run ratios.
+
+Usage: python3 bench/summarize.py CRITERION_DIR FIGURES_FILE
+
+CRITERION_DIR is criterion's output folder (`$CARGO_TARGET_DIR/criterion`);
+FIGURES_FILE holds `<name> <ns per op>` lines printed by the C and Python
+benchmarks. Medians are criterion's median point estimates. Standard
+library only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def criterion_medians(root: Path) -> dict[str, float]:
+    medians = {}
+    for bench in root.glob("**/new/benchmark.json"):
+        full_id = json.loads(bench.read_text())["full_id"]
+        estimates = json.loads((bench.parent / "estimates.json").read_text())
+        medians["rust/" + full_id] = estimates["median"]["point_estimate"]
+    return medians
+
+
+def figure_lines(path: Path) -> dict[str, float]:
+    figures = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                figures[parts[0]] = float(parts[1])
+    return figures
+
+
+def human(ns: float) -> str:
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.2f} µs"
+    return f"{ns:.0f} ns"
+
+
+def main() -> int:
+    figures = criterion_medians(Path(sys.argv[1]))
+    figures.update(figure_lines(Path(sys.argv[2])))
+    print(f"{'figure':<40} {'median':>12}")
+    for name in sorted(figures):
+        print(f"{name:<40} {human(figures[name]):>12}")
+
+    # (label, numerator, denominator, target ratio or None)
+    ratios = [
+        ("GET / serde_json floor", "rust/get/brp", "rust/get/serde_json_floor", 3.0),
+        ("POLL wake / Condvar floor", "rust/poll_wake/brp", "rust/poll_wake/condvar_floor", 3.0),
+        (
+            "pose decode+apply / FlatBuffers decode",
+            "rust/pose/decode_apply",
+            "rust/pose/flatbuffers_decode_floor",
+            None,
+        ),
+        ("C GET / Rust GET", "c/brp_request/get", "rust/get/brp", None),
+        ("C PING / Rust PING", "c/brp_request/ping", "rust/ping/brp", None),
+        ("Python native GET / C GET", "python/native/get", "c/brp_request/get", None),
+        ("Python brp_request GET / C GET", "python/brp_request/get", "c/brp_request/get", 2.0),
+        ("Python app.request GET / C GET", "python/app.request/get", "c/brp_request/get", None),
+    ]
+    print()
+    print(f"{'same-run ratio':<40} {'ratio':>8}  target")
+    for label, top, bottom, target in ratios:
+        if top not in figures or bottom not in figures:
+            print(f"{label:<40} {'n/a':>8}  (not measured in this run)")
+            continue
+        ratio = figures[top] / figures[bottom]
+        verdict = ""
+        if target is not None:
+            verdict = f"<= {target:g}x: {'met' if ratio <= target else 'MISSED'}"
+        print(f"{label:<40} {ratio:>7.2f}x  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
