@@ -1,0 +1,219 @@
+"""Poses in Python: push_pose, PoseClient against the reference controller,
+and the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import brp
+from brp.controller import Controller, Landmark, Pose, encode
+
+DEADLINE = 20.0  # seconds; only to stop a hung test
+
+
+def landmarks(app: brp.App, entity: str) -> list[dict[str, float]]:
+    """The landmarks of ``entity``'s ``PoseLandmarks``."""
+    found: list[dict[str, float]] = app.get(entity, ["PoseLandmarks"])["PoseLandmarks"][
+        "landmarks"
+    ]
+    return found
+
+
+def player(app: brp.App) -> str:
+    """The id of the entity named Player."""
+    rows = app.query(["Name"])
+    return next(row["id"] for row in rows if row["Name"] == "Player")
+
+
+def test_pose_components_are_known_before_the_first_pose(app: brp.App) -> None:
+    assert app.query(["PoseLandmarks"], has=["PoseNotDetected"]) == []
+
+
+def test_push_pose_flatbuffers_lands_on_the_player(app: brp.App) -> None:
+    app.push_pose(encode(Pose(1.5, [Landmark(0.25, 0.5, -0.125, 0.75, 1.0)], 7, 123)))
+    pose = app.get(player(app), ["PoseLandmarks"])["PoseLandmarks"]
+    assert pose["timestamp"] == 1.5 and pose["sequence"] == 7
+    assert pose["capture_time_ns"] == 123
+    assert pose["landmarks"] == [
+        {"x": 0.25, "y": 0.5, "z": -0.125, "visibility": 0.75, "presence": 1.0}
+    ]
+
+
+@pytest.mark.parametrize("as_text", [True, False])
+def test_push_pose_json_text_or_mapping(app: brp.App, as_text: bool) -> None:
+    frame = {"timestamp": 2.0, "landmarks": [{"x": 0.5, "y": 0.25, "z": 0.0}]}
+    app.push_pose(json.dumps(frame) if as_text else frame)
+    assert landmarks(app, player(app))[0]["y"] == 0.25
+
+
+@pytest.mark.parametrize("frame", [encode(None), '{"Empty": {}}'])
+def test_push_pose_empty_marks_the_target_not_detected(app: brp.App, frame: bytes | str) -> None:
+    app.push_pose({"timestamp": 1.0, "landmarks": []})
+    app.push_pose(frame)
+    rows = app.query(["Name"], has=["PoseLandmarks", "PoseNotDetected"])
+    assert rows == [
+        {"id": player(app), "Name": "Player", "PoseLandmarks": False, "PoseNotDetected": True}
+    ]
+
+
+def test_push_pose_to_an_entity_target(app: brp.App) -> None:
+    entity = app.spawn({"Position": 0})
+    app.push_pose({"timestamp": 1.0, "landmarks": [{"x": 1, "y": 1, "z": 1}]}, entity)
+    assert len(landmarks(app, entity)) == 1
+    app.push_pose({"timestamp": 1.0, "landmarks": []}, {"name": "Hero"})
+    assert [row["Name"] for row in app.query(["Name"], with_=["PoseLandmarks"])] == ["Hero"]
+
+
+def test_push_pose_refuses_bad_frames_and_targets(app: brp.App) -> None:
+    with pytest.raises(brp.BrpError):
+        app.push_pose(b"\x00\x01 not a frame")
+    with pytest.raises(brp.EntityNotFound):
+        app.push_pose({"timestamp": 1.0, "landmarks": []}, "99v0")
+    with pytest.raises(brp.InvalidParams):
+        app.push_pose({"timestamp": 1.0, "landmarks": []}, {"nobody": "x"})
+    with pytest.raises(TypeError):
+        app.push_pose(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        app.push_pose("{}", 3)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def serving(controller: Controller) -> Iterator[int]:
+    """Runs ``controller`` on 127.0.0.1 in a thread; yields its port."""
+    port: concurrent.futures.Future[int] = concurrent.futures.Future()
+    stop: concurrent.futures.Future[asyncio.Event] = concurrent.futures.Future()
+
+    async def serve() -> None:
+        stopped = asyncio.Event()
+        async with controller.serving("127.0.0.1", 0) as bound:
+            stop.set_result(stopped)
+            port.set_result(bound)
+            await stopped.wait()
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        loop_ready.set_result(loop)
+        loop.run_until_complete(serve())
+        loop.close()
+
+    loop_ready: concurrent.futures.Future[asyncio.AbstractEventLoop] = concurrent.futures.Future()
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        yield port.result(DEADLINE)
+    finally:
+        loop = loop_ready.result(DEADLINE)
+        loop.call_soon_threadsafe(stop.result(DEADLINE).set)
+        thread.join(DEADLINE)
+
+
+def wait_for(check: object, what: str) -> None:
+    """Waits (bounded) until ``check()`` is true."""
+    assert callable(check)
+    deadline = time.monotonic() + DEADLINE
+    while not check():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.01)
+
+
+def test_pose_client_streams_the_controller_into_the_world(app: brp.App) -> None:
+    with serving(Controller(fps=100)) as port:
+        with brp.PoseClient(app, f"ws://127.0.0.1:{port}", connect_timeout=5) as client:
+            assert client.wait_connected(DEADLINE)
+            wait_for(lambda: client.stats()["frames_applied"] >= 3, "three poses applied")
+            assert len(landmarks(app, player(app))) == 33
+            stats = client.stats()
+            assert stats["state"] == "connected" and stats["connections"] == 1
+            assert stats["frames_received"] >= stats["frames_applied"] >= 3
+            assert stats["decode_errors"] == 0 and stats["last_error"] is None
+        assert client.stats()["state"] == "stopped"
+        applied = client.stats()["frames_applied"]
+        client.close()
+        assert client.stats()["frames_applied"] == applied
+
+
+def test_pose_client_sends_headers_and_lands_on_its_target(app: brp.App) -> None:
+    entity = app.spawn({"Position": 0})
+    with serving(Controller(fps=100, auth="k")) as port:
+        url = f"ws://127.0.0.1:{port}"
+        with brp.PoseClient(app, url, headers={"Authorization": "k"}, target=entity) as client:
+            assert client.wait_connected(DEADLINE)
+            wait_for(lambda: client.stats()["frames_applied"] >= 1, "a pose applied")
+        assert len(landmarks(app, entity)) == 33
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_wait_connected_is_false_for_a_closed_port(app: brp.App) -> None:
+    url = f"ws://127.0.0.1:{closed_port()}"
+    with brp.PoseClient(app, url, reconnect=False) as client:
+        assert not client.wait_connected(DEADLINE)
+        assert client.stats()["last_error"]
+    with brp.PoseClient(app, url, backoff={"initial_ms": 1, "max_ms": 2}) as client:
+        assert not client.wait_connected(0.05)
+
+
+def test_pose_client_refuses_bad_settings(app: brp.App) -> None:
+    with pytest.raises(brp.InvalidParams):
+        brp.PoseClient(app, "ws://127.0.0.1:1", max_message_size=0)
+    with pytest.raises(brp.InvalidParams):
+        brp.PoseClient(app, "ws://127.0.0.1:1", backoff={"unknown": 1})
+    with pytest.raises(TypeError):
+        brp.PoseClient(object(), "ws://127.0.0.1:1")  # type: ignore[arg-type]
+    client = brp.PoseClient(app, "ws://127.0.0.1:1", reconnect=False)
+    with pytest.raises(ValueError, match="timeout"):
+        client.wait_connected(-1)
+    client.close()
+
+
+def test_demo_runs_and_exits_zero() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "brp", "demo", "--seconds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE * 3,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "controller serving on ws://127.0.0.1:" in result.stdout
+    assert "stats: " in result.stdout
+
+
+def test_cli_delegates_to_the_controller() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "brp", "controller", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE * 3,
+        check=False,
+    )
+    assert result.returncode == 0 and "--fps" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["demo", "--seconds", "0"], ["demo", "--bogus"], []])
+def test_cli_refuses_bad_arguments(args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "brp", *args],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE * 3,
+        check=False,
+    )
+    assert result.returncode != 0
