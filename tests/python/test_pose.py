@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -33,7 +33,8 @@ def landmarks(app: brp.App, entity: str) -> list[dict[str, float]]:
 def player(app: brp.App) -> str:
     """The id of the entity named Player."""
     rows = app.query(["Name"])
-    return next(row["id"] for row in rows if row["Name"] == "Player")
+    found: str = next(row["id"] for row in rows if row["Name"] == "Player")
+    return found
 
 
 def test_pose_components_are_known_before_the_first_pose(app: brp.App) -> None:
@@ -118,9 +119,8 @@ def serving(controller: Controller) -> Iterator[int]:
         thread.join(DEADLINE)
 
 
-def wait_for(check: object, what: str) -> None:
+def wait_for(check: Callable[[], bool], what: str) -> None:
     """Waits (bounded) until ``check()`` is true."""
-    assert callable(check)
     deadline = time.monotonic() + DEADLINE
     while not check():
         assert time.monotonic() < deadline, f"never: {what}"
