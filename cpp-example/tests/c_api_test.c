@@ -6,6 +6,8 @@
 
 #include <brp.h>
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -125,6 +127,143 @@ static void requests(brp_app *app) {
   brp_string_free(NULL);
 }
 
+static void record(void *user_data, const char *response_json) {
+  (void)response_json;
+  ++*(int *)user_data;
+}
+
+static void async_sessions(brp_app *app) {
+  brp_session *session = NULL;
+  char *response = (char *)&response; /* a sentinel */
+  char *const sentinel = response;
+  bool found = true;
+  int calls = 0;
+  CHECK_OK(brp_session_new(app, &session));
+
+  CHECK_FAILS(brp_session_submit(NULL, PING), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_submit: session is NULL");
+  CHECK_FAILS(brp_session_submit(session, NULL), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_submit: request_json is NULL");
+  CHECK_FAILS(brp_session_submit(session, INVALID_UTF8), BRP_STATUS_INVALID_UTF8,
+              "brp_session_submit: request_json is not valid UTF-8");
+
+  CHECK_FAILS(brp_session_receive(NULL, 0, &response), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_receive: session is NULL");
+  CHECK_FAILS(brp_session_receive(session, 0, NULL), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_receive: out_response is NULL");
+  CHECK_FAILS(brp_session_receive(session, 0, &response), BRP_STATUS_TIMEOUT,
+              "brp_session_receive: no response within 0 ms");
+  CHECK(response == sentinel);
+
+  /* A malformed submission still gets its (error) response. */
+  CHECK_OK(brp_session_submit(session, "not json"));
+  CHECK_OK(brp_session_receive(session, -1, &response));
+  CHECK(strstr(response, "-32700") != NULL);
+  brp_string_free(response);
+  CHECK_OK(brp_session_submit(session, PING));
+  CHECK_OK(brp_session_receive(session, 1000, &response));
+  CHECK(take_success(response));
+
+  CHECK_FAILS(brp_session_set_callback(NULL, record, &calls), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_set_callback: session is NULL");
+  CHECK_OK(brp_session_set_callback(session, record, &calls));
+  CHECK_OK(brp_session_submit(session, PING));
+  CHECK(calls == 1); /* answered at once, on this thread */
+  CHECK_OK(brp_session_set_callback(session, NULL, NULL));
+  CHECK_OK(brp_session_submit(session, PING));
+  CHECK(calls == 1);
+  CHECK_OK(brp_session_receive(session, 1000, &response));
+  CHECK(take_success(response));
+
+  CHECK_FAILS(brp_session_cancel(NULL, 1, &found), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_cancel: session is NULL");
+  CHECK_FAILS(brp_session_cancel(session, 1, NULL), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_cancel: out_found is NULL");
+  CHECK(found);
+  CHECK_OK(brp_session_cancel(session, 1, &found));
+  CHECK(!found);
+
+  CHECK_FAILS(brp_session_close(NULL), BRP_STATUS_NULL_ARGUMENT,
+              "brp_session_close: session is NULL");
+  CHECK_OK(brp_session_close(session));
+  CHECK_FAILS(brp_session_receive(session, -1, &response), BRP_STATUS_CLOSED,
+              "brp_session_receive: the session is closed");
+  brp_session_free(session);
+}
+
+static void pose(brp_app *app) {
+  static const char FRAME[] =
+      "{\"timestamp\": 1.5, \"landmarks\": [{\"x\": 0.25, \"y\": 0.5, \"z\": 0.0}]}";
+  static const unsigned char GARBAGE[] = {0x00, 0x01, 0xff, 0x07, 0x00};
+  brp_pose_client *client = (brp_pose_client *)&client; /* a sentinel */
+  brp_pose_client *const sentinel = client;
+  char *json = NULL;
+
+  CHECK_FAILS(brp_pose_push(NULL, NULL, (const uint8_t *)FRAME, strlen(FRAME)),
+              BRP_STATUS_NULL_ARGUMENT, "brp_pose_push: app is NULL");
+  CHECK_FAILS(brp_pose_push(app, NULL, NULL, 0), BRP_STATUS_NULL_ARGUMENT,
+              "brp_pose_push: bytes is NULL");
+  CHECK_FAILS(brp_pose_push(app, "{\"name\": \"\xff\"}", (const uint8_t *)FRAME, strlen(FRAME)),
+              BRP_STATUS_INVALID_UTF8, "brp_pose_push: target_json is not valid UTF-8");
+  CHECK_FAILS(brp_pose_push(app, "{\"bogus\": 1}", (const uint8_t *)FRAME, strlen(FRAME)),
+              BRP_STATUS_INVALID_CONFIG, "invalid pose target");
+  CHECK_FAILS(brp_pose_push(app, NULL, GARBAGE, sizeof GARBAGE), BRP_STATUS_POSE_REJECTED,
+              "brp_pose_push: ");
+  CHECK_FAILS(brp_pose_push(app, NULL, GARBAGE, 0), BRP_STATUS_POSE_REJECTED, "brp_pose_push: ");
+  CHECK_FAILS(brp_pose_push(app, "{\"entity\": \"99v0\"}", (const uint8_t *)FRAME, strlen(FRAME)),
+              BRP_STATUS_POSE_REJECTED, "-23401");
+
+  CHECK_OK(brp_pose_push(app, NULL, (const uint8_t *)FRAME, strlen(FRAME)));
+  CHECK_OK(brp_pose_push(app, "{\"name\": \"Player\"}", (const uint8_t *)FRAME, strlen(FRAME)));
+  CHECK_OK(brp_request(app,
+                       "{\"id\": 1, \"request\": \"QUERY\", \"params\": {\"data\": "
+                       "{\"components\": [\"Name\", \"PoseLandmarks\"]}}}",
+                       &json));
+  CHECK(strstr(json, "Player") != NULL && strstr(json, "0.25") != NULL);
+  brp_string_free(json);
+  json = NULL;
+
+  CHECK_FAILS(brp_pose_client_start(NULL, "{\"url\": \"ws://127.0.0.1:1\"}", &client),
+              BRP_STATUS_NULL_ARGUMENT, "brp_pose_client_start: app is NULL");
+  CHECK_FAILS(brp_pose_client_start(app, NULL, &client), BRP_STATUS_NULL_ARGUMENT,
+              "brp_pose_client_start: config_json is NULL");
+  CHECK_FAILS(brp_pose_client_start(app, "{\"url\": \"ws://127.0.0.1:1\"}", NULL),
+              BRP_STATUS_NULL_ARGUMENT, "brp_pose_client_start: out_client is NULL");
+  CHECK_FAILS(brp_pose_client_start(app, "{\"url\": \"\xff\"}", &client), BRP_STATUS_INVALID_UTF8,
+              "config_json is not valid UTF-8");
+  CHECK_FAILS(brp_pose_client_start(app, "{\"url\": ", &client), BRP_STATUS_INVALID_CONFIG,
+              "invalid pose client config");
+  CHECK_FAILS(brp_pose_client_start(app, "{\"url\": \"ws://a\", \"bogus\": 1}", &client),
+              BRP_STATUS_INVALID_CONFIG, "bogus");
+  CHECK_FAILS(brp_pose_client_start(app, "{\"url\": \"http://127.0.0.1:1\"}", &client),
+              BRP_STATUS_INVALID_CONFIG, "brp_pose_client_start: ");
+  CHECK(client == sentinel);
+
+  /* Nothing listens on port 1: the client starts and keeps retrying. */
+  CHECK_OK(brp_pose_client_start(app, "{\"url\": \"ws://127.0.0.1:1\"}", &client));
+  CHECK_FAILS(brp_pose_client_stats(NULL, &json), BRP_STATUS_NULL_ARGUMENT,
+              "brp_pose_client_stats: client is NULL");
+  CHECK_FAILS(brp_pose_client_stats(client, NULL), BRP_STATUS_NULL_ARGUMENT,
+              "brp_pose_client_stats: out_json is NULL");
+  CHECK(json == NULL);
+  CHECK_OK(brp_pose_client_stats(client, &json));
+  CHECK(json != NULL && strstr(json, "\"frames_applied\":0") != NULL);
+  brp_string_free(json);
+  CHECK_FAILS(brp_pose_client_stop(NULL), BRP_STATUS_NULL_ARGUMENT,
+              "brp_pose_client_stop: client is NULL");
+  CHECK_OK(brp_pose_client_stop(client));
+  CHECK_OK(brp_pose_client_stop(client));
+  CHECK_OK(brp_pose_client_stats(client, &json));
+  CHECK(strstr(json, "\"state\":\"stopped\"") != NULL);
+  brp_string_free(json);
+  brp_pose_client_free(client);
+  brp_pose_client_free(NULL);
+
+  /* Freed without stopping first. */
+  CHECK_OK(brp_pose_client_start(app, "{\"url\": \"ws://127.0.0.1:1\"}", &client));
+  brp_pose_client_free(client);
+}
+
 static void sessions(brp_app *app) {
   brp_session *session = (brp_session *)&session; /* a sentinel */
   brp_session *const sentinel = session;
@@ -164,6 +303,8 @@ int main(void) {
   CHECK_OK(brp_app_new(NULL, &app));
   app_calls(app);
   requests(app);
+  async_sessions(app);
+  pose(app);
   sessions(app); /* frees app */
   printf("c_api: %d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
