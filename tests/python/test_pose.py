@@ -77,8 +77,10 @@ def test_push_pose_to_an_entity_target(app: brp.App) -> None:
 
 
 def test_push_pose_refuses_bad_frames_and_targets(app: brp.App) -> None:
-    with pytest.raises(brp.BrpError):
+    with pytest.raises(brp.InvalidParams):
         app.push_pose(b"\x00\x01 not a frame")
+    with pytest.raises(brp.InvalidParams):
+        app.push_pose({"landmarks": []})
     with pytest.raises(brp.EntityNotFound):
         app.push_pose({"timestamp": 1.0, "landmarks": []}, "99v0")
     with pytest.raises(brp.InvalidParams):
