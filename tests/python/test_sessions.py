@@ -148,6 +148,11 @@ def test_callback_gets_each_response_text(app: brp.App) -> None:
     assert native.receive(DEADLINE) is not None
 
 
+def test_callback_must_be_callable(app: brp.App) -> None:
+    with pytest.raises(TypeError, match="callable"):
+        app._native.session().set_callback(3)  # type: ignore[arg-type]
+
+
 def test_callback_exceptions_are_unraisable_not_raised(
     app: brp.App, monkeypatch: pytest.MonkeyPatch
 ) -> None:

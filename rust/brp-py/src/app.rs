@@ -2,7 +2,7 @@
 
 use crate::error;
 use brp::protocol::Response;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,7 +119,14 @@ impl Session {
     /// queue; `None` restores the queue. Exceptions it raises are reported
     /// as unraisable, never propagated.
     #[pyo3(signature = (callback))]
-    fn set_callback(&self, py: Python<'_>, callback: Option<Py<PyAny>>) {
+    fn set_callback(&self, py: Python<'_>, callback: Option<Py<PyAny>>) -> PyResult<()> {
+        if let Some(callable) = &callback
+            && !callable.bind(py).is_callable()
+        {
+            return Err(PyTypeError::new_err(
+                "the callback must be callable or None",
+            ));
+        }
         let callback = callback.map(|callable| -> brp::session::Callback {
             Arc::new(move |response: Response| {
                 let text = response.to_text();
@@ -132,6 +139,7 @@ impl Session {
             })
         });
         py.detach(|| self.inner.set_callback(callback));
+        Ok(())
     }
 
     /// Cancels this session's parked POLL `id` (it answers CANCELLED);
