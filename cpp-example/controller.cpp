@@ -2,11 +2,19 @@
 // Position and Player components, builds a scene of a Camera, a Light and a
 // Player, then drives it with QUERY, GET, INSERT and REPARENT requests,
 // printing every exchange. Exits 0 when every request succeeded.
+//
+// With `--pose-url ws://HOST:PORT --frames N` it instead streams poses from
+// a pose controller (e.g. `python -m brp.controller`): it starts a pose
+// client, waits on POLLs of PoseLandmarks until N poses were applied (or 60
+// seconds passed), then prints the newest landmarks and the client's
+// statistics. Exits 0 when N poses arrived.
 
 #include <brp.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
 
@@ -34,9 +42,60 @@ std::string spawn(const brp::Session& session, int id, const json& components) {
   return send(session, {{"id", id}, {"request", "SPAWN"}, {"params", params}})["entity"];
 }
 
-}  // namespace
+// How long the pose-stream mode waits for its poses before giving up.
+constexpr std::chrono::seconds kPoseDeadline(60);
 
-int main() {
+// Streams poses from `url` until `frames` were applied; returns the exit code.
+int stream_poses(const std::string& url, long frames) {
+  brp::App app;
+  const brp::PoseClient client(app, json{{"url", url}}.dump());
+  const brp::Session session = app.session();
+  const auto deadline = std::chrono::steady_clock::now() + kPoseDeadline;
+  json watermark = nullptr;
+  json newest;
+  long applied = 0;
+  while (applied < frames && std::chrono::steady_clock::now() < deadline) {
+    // Parks until a pose lands (PoseLandmarks changes), or 1 s passes.
+    const json poll = {{"id", 1},
+                       {"request", "POLL"},
+                       {"params",
+                        {{"data", {{"components", {"PoseLandmarks"}}}},
+                         {"filter", {{"changed", {"PoseLandmarks"}}}},
+                         {"watermark", watermark},
+                         {"timeout_ms", 1000}}}};
+    const json answer = json::parse(session.request(poll.dump()));
+    if (answer.contains("response")) {
+      watermark = answer["response"]["watermark"];
+      for (const json& entity : answer["response"]["entities"]) {
+        newest = entity;
+      }
+    }
+    applied = json::parse(client.stats())["frames_applied"].get<long>();
+  }
+  client.stop();
+  const json stats = json::parse(client.stats());
+  if (!newest.is_null()) {
+    // Values come in the seed's nesting: the JSON text of the component.
+    const json pose = json::parse(newest["PoseLandmarks"]["JSON"].get<std::string>());
+    std::cout << "entity " << newest["id"].get<std::string>() << ": sequence " << pose["sequence"]
+              << ", timestamp " << pose["timestamp"] << ", " << pose["landmarks"].size()
+              << " landmarks\n";
+    for (const json& landmark : pose["landmarks"]) {
+      std::cout << "  " << landmark.dump() << "\n";
+    }
+  }
+  std::cout << "stats: " << stats.dump() << "\n";
+  if (applied < frames) {
+    std::cerr << "controller: " << applied << " of " << frames << " poses applied in "
+              << kPoseDeadline.count() << " s\n";
+    return EXIT_FAILURE;
+  }
+  std::cout << applied << " poses applied\n";
+  return EXIT_SUCCESS;
+}
+
+// The scene walk-through described at the top.
+int run_scene() {
   try {
     std::cout << "libbrp " << brp::version() << "\n\n";
     brp::App app;
@@ -74,6 +133,33 @@ int main() {
               << roots["entities"].size() << "\n";
     app.update();
     return roots["entities"].size() == 2 ? EXIT_SUCCESS : EXIT_FAILURE;
+  } catch (const std::exception& error) {
+    std::cerr << "controller: " << error.what() << "\n";
+    return EXIT_FAILURE;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string url;
+  long frames = 60;
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (std::strcmp(argv[i], "--pose-url") == 0 && has_value) {
+      url = argv[++i];
+    } else if (std::strcmp(argv[i], "--frames") == 0 && has_value) {
+      frames = std::strtol(argv[++i], nullptr, 10);
+    } else {
+      std::cerr << "usage: controller [--pose-url ws://HOST:PORT [--frames N]]\n";
+      return EXIT_FAILURE;
+    }
+  }
+  if (url.empty()) {
+    return run_scene();
+  }
+  try {
+    return stream_poses(url, frames);
   } catch (const std::exception& error) {
     std::cerr << "controller: " << error.what() << "\n";
     return EXIT_FAILURE;
