@@ -219,3 +219,16 @@ def test_cli_refuses_bad_arguments(args: list[str]) -> None:
         check=False,
     )
     assert result.returncode != 0
+
+
+def test_the_controller_imports_without_the_native_module() -> None:
+    code = "import sys, brp.controller; assert 'brp._native' not in sys.modules"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=DEADLINE)
+    assert result.returncode == 0, result.stderr
+
+
+def test_public_names_load_on_first_use() -> None:
+    assert set(brp.__all__) == set(brp._HOMES) and set(brp.__all__) <= set(dir(brp))
+    assert all(getattr(brp, name) is not None for name in brp.__all__)
+    with pytest.raises(AttributeError):
+        brp.Nothing  # type: ignore[attr-defined]  # noqa: B018
