@@ -7,6 +7,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "check.hpp"
 
@@ -66,11 +67,48 @@ void error_responses_are_returned() {
   CHECK(brp::version() == brp_version());
 }
 
+void pose() {
+  const brp::App app;
+  app.push_pose(R"({"timestamp": 2.0, "landmarks": [{"x": 0.75, "y": 0.5, "z": 0.0}]})");
+  const json found = json::parse(
+      app.request(R"({"id": 1, "request": "QUERY", "params": {"data": {"components": ["PoseLandmarks"]}}})"));
+  CHECK(found["response"].size() == 1 && found.dump().find("0.75") != std::string::npos);
+  check_throws([&] { app.push_pose("garbage"); }, BRP_STATUS_POSE_REJECTED, "brp_pose_push");
+  // Binary frames may hold NUL bytes: they reach the decoder.
+  check_throws([&] { app.push_pose(std::string("\0\1\0\2", 4)); }, BRP_STATUS_POSE_REJECTED, "brp_pose_push");
+  check_throws([&] { app.push_pose("{}", R"({"entity": "42v0"})"); }, BRP_STATUS_POSE_REJECTED, "brp_pose_push");
+  check_throws([&] { brp::PoseClient(app, "{}"); }, BRP_STATUS_INVALID_CONFIG, "url");
+
+  brp::PoseClient client(app, R"({"url": "ws://127.0.0.1:1"})");
+  brp::PoseClient moved = std::move(client);
+  CHECK(client.get() == nullptr);
+  CHECK(json::parse(moved.stats())["frames_applied"] == 0);
+  moved.stop();
+  CHECK(json::parse(moved.stats())["state"] == "stopped");
+}
+
+void move_assigning_a_session_closes_the_old_one() {
+  const brp::App app;
+  brp::Session session = app.session();
+  std::vector<json> got;
+  session.set_callback([&](std::string_view text) { got.push_back(json::parse(text)); });
+  session.submit(R"({"id": 1, "request": "POLL", "params": {"watermark": null}})");
+  const json mark = got.at(0)["response"]["watermark"];
+  session.submit(json{{"id", 2}, {"request", "POLL"}, {"params", {{"watermark", mark}}}}.dump());
+  session = app.session();  // the parked POLL answers CANCELLED through the old callback
+  CHECK(got.size() == 2 && got.at(1)["error"]["code"] == -23405);
+  session.submit(R"({"id": 3, "request": "PING"})");  // the new session queues
+  CHECK(got.size() == 2);
+  CHECK(session.receive(std::chrono::milliseconds(60000)).has_value());
+}
+
 }  // namespace
 
 int main() {
   failures_throw();
   moves_transfer_ownership();
   error_responses_are_returned();
+  pose();
+  move_assigning_a_session_closes_the_old_one();
   return check::summary("wrapper");
 }
