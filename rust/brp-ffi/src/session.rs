@@ -261,8 +261,9 @@ impl CCallback {
 /// closes or times it out (the library's timer thread for `timeout_ms`).
 /// It may run on several threads at once. It runs with no lock of the
 /// library held, so it may make any `brp_*` call (requests, submits, even
-/// on this session) except `brp_session_free` of its own session. It must
-/// not unwind (a C++ exception) into the library.
+/// on this session) except `brp_session_close` or `brp_session_free` of its
+/// own session (they wait for running callbacks). It must not unwind (a C++
+/// exception) into the library.
 ///
 /// Thread safety: callable from any thread. Lifetime: `user_data` must
 /// stay valid, and usable from any thread, until `brp_session_free` of
