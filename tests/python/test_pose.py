@@ -232,3 +232,53 @@ def test_public_names_load_on_first_use() -> None:
     assert all(getattr(brp, name) is not None for name in brp.__all__)
     with pytest.raises(AttributeError):
         brp.Nothing  # type: ignore[attr-defined]  # noqa: B018
+
+
+DROP_WHILE_CALLBACKS_RUN = """
+import asyncio, json, sys, threading, time
+import brp
+from brp.controller import Controller
+
+async def main():
+    app = brp.App()
+    async with Controller(fps=200).serving("127.0.0.1", 0) as port:
+        client = brp.PoseClient(app, f"ws://127.0.0.1:{port}")
+        seen = 0
+        async for _ in app.watch(["PoseLandmarks"], changed=["PoseLandmarks"]):
+            seen += 1
+            if seen == 20:
+                break
+        native = app._native.session()
+        woken = threading.Event()
+        ids = iter(range(2, 1 << 30))
+        def again(text):
+            if threading.current_thread() is not threading.main_thread():
+                woken.set()
+            time.sleep(0.05)  # keeps the applier thread in callbacks
+            answer = json.loads(text)
+            if "error" in answer:
+                return  # cancelled by close
+            mark = answer["response"]["watermark"]
+            native.submit(json.dumps({"id": next(ids), "request": "POLL", "params": {
+                "data": {"components": ["PoseLandmarks"]}, "watermark": mark}}))
+        native.set_callback(again)
+        native.submit('{"id": 1, "request": "POLL", "params": {"data": {"components": ["PoseLandmarks"]}}}')
+        await asyncio.to_thread(woken.wait)
+        await asyncio.sleep(0.2)  # poses now keep the applier thread in callbacks
+        del client  # stops while the applier thread runs callbacks
+        native.close()
+
+asyncio.run(main())
+print("done")
+"""
+
+
+def test_dropping_a_client_whose_poses_run_callbacks_does_not_hang() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", DROP_WHILE_CALLBACKS_RUN],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE * 3,
+        check=False,
+    )
+    assert result.returncode == 0 and "done" in result.stdout, result.stderr

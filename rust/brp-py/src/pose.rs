@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 const CONNECTED_CHECK: Duration = Duration::from_millis(5);
 
 /// A pose stream from one controller into one `App`, configured by the JSON
-/// text of `brp::pose::ClientConfig`.
+/// text of `brp::pose::ClientConfig`. Dropping it stops it.
 #[pyclass(module = "brp._native", frozen)]
 pub struct PoseClient {
     inner: Mutex<brp::pose::PoseClient>,
@@ -70,6 +70,17 @@ impl PoseClient {
     /// Disconnects and stops; no frame applies after this returns. Idempotent.
     fn stop(&self, py: Python<'_>) {
         py.detach(|| self.client().stop());
+    }
+}
+
+impl Drop for PoseClient {
+    /// Stops with the GIL released: the applier thread may be waiting for it
+    /// in a session callback, and stopping waits for that thread.
+    fn drop(&mut self) {
+        let client = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if Python::try_attach(|py| py.detach(|| client.stop())).is_none() {
+            client.stop();
+        }
     }
 }
 
