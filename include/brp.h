@@ -455,8 +455,8 @@ enum brp_status brp_session_close(const struct brp_session *session);
 enum brp_status brp_session_submit(const struct brp_session *session, const char *request_json);
 
 /**
- * Waits up to `timeout_ms` milliseconds (a negative value: for ever; 0:
- * not at all) for the next queued response of a submitted request and
+ * Waits up to `timeout_ms` milliseconds (a negative value, or one too
+ * large for the clock: for ever; 0: not at all) for the next queued response of a submitted request and
  * writes its JSON text to `*out_response`.
  *
  * Fails with `BRP_STATUS_TIMEOUT` when nothing arrived in time, and with

@@ -161,7 +161,7 @@ static void async_sessions(brp_app *app) {
   CHECK(strstr(response, "-32700") != NULL);
   brp_string_free(response);
   CHECK_OK(brp_session_submit(session, PING));
-  CHECK_OK(brp_session_receive(session, 1000, &response));
+  CHECK_OK(brp_session_receive(session, INT64_MAX, &response));
   CHECK(take_success(response));
 
   CHECK_FAILS(brp_session_set_callback(NULL, record, &calls), BRP_STATUS_NULL_ARGUMENT,

@@ -7,7 +7,7 @@ use crate::string::into_c;
 use std::ffi::{CString, c_char, c_void};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One client's session on a world: request ids are scoped to it, so two
 /// sessions may both use id 1, and a request whose id is still in flight
@@ -172,8 +172,8 @@ pub unsafe extern "C" fn brp_session_submit(
     })
 }
 
-/// Waits up to `timeout_ms` milliseconds (a negative value: for ever; 0:
-/// not at all) for the next queued response of a submitted request and
+/// Waits up to `timeout_ms` milliseconds (a negative value, or one too
+/// large for the clock: for ever; 0: not at all) for the next queued response of a submitted request and
 /// writes its JSON text to `*out_response`.
 ///
 /// Fails with `BRP_STATUS_TIMEOUT` when nothing arrived in time, and with
@@ -202,7 +202,11 @@ pub unsafe extern "C" fn brp_session_receive(
                 Out::new(out_response, "out_response")?,
             )
         };
-        let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        // Negative, or too far to reach on this clock: wait for ever.
+        let timeout = u64::try_from(timeout_ms)
+            .ok()
+            .map(Duration::from_millis)
+            .filter(|&timeout| Instant::now().checked_add(timeout).is_some());
         match session.session.receive(timeout) {
             Some(response) => {
                 out.write(into_c(response.to_text())?);
