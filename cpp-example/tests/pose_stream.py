@@ -4,23 +4,13 @@ against it, and exits with the example's status.
 
 Usage: python pose_stream.py PYTHON_DIR CONTROLLER_EXE FRAMES
 
-The controller is pure Python (websockets + flatbuffers), but the ``brp``
-package's ``__init__`` loads the native extension, which a C++ build need
-not have: the package directory is therefore mounted without running it.
+The controller is pure Python (websockets + flatbuffers): it runs from
+PYTHON_DIR without libbrp's native extension.
 """
 
+import os
 import subprocess
 import sys
-
-# Runs brp.controller's command line without brp/__init__.py.
-BOOTSTRAP = """
-import sys, types
-package = types.ModuleType("brp")
-package.__path__ = [sys.argv.pop(1) + "/brp"]
-sys.modules["brp"] = package
-from brp.controller import main
-main()
-"""
 
 # Bounds on every wait, only to turn a hang into a failure.
 STARTUP_TIMEOUT_S = 60
@@ -29,10 +19,12 @@ RUN_TIMEOUT_S = 120
 
 def main() -> int:
     python_dir, controller_exe, frames = sys.argv[1:4]
+    env = dict(os.environ, PYTHONPATH=python_dir)
     server = subprocess.Popen(
-        [sys.executable, "-c", BOOTSTRAP, python_dir, "--port", "0", "--fps", "60"],
+        [sys.executable, "-m", "brp.controller", "--port", "0", "--fps", "60"],
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     try:
         assert server.stdout is not None
