@@ -146,6 +146,9 @@ impl App {
 
     /// Answers `request`, blocking while a POLL is parked.
     pub(crate) fn answer(&self, request: Request, owner: Owner) -> Response {
+        if !matches!(request.method.action, Action::Poll) {
+            return self.respond_now(request);
+        }
         let (sender, receiver) = mpsc::sync_channel(1);
         let complete = move || -> Completion {
             Box::new(move |response| {
@@ -171,21 +174,30 @@ impl App {
         owner: Owner,
         complete: impl FnOnce() -> Completion,
     ) -> Option<Response> {
-        let id = request.id;
+        match request.method.action {
+            Action::Poll => self.poll(request, owner, complete),
+            _ => Some(self.respond_now(request)),
+        }
+    }
+
+    /// Answers a request that never parks.
+    fn respond_now(&self, request: Request) -> Response {
         let result = match request.method.action {
             Action::Answer { handler, mutates } => self.execute(&request.params, |host, params| {
                 let result = handler(host, params);
                 (mutates && result.is_ok(), result)
             }),
-            Action::Poll => return self.poll(request, owner, complete),
             Action::Cancel => Err(BrpError::invalid_request(
                 "CANCEL cancels a POLL of the same session; send it through that session",
             )),
+            Action::Poll => Err(BrpError::internal(
+                "a POLL must be dispatched, not answered at once",
+            )),
         };
-        Some(Response {
-            id: Some(id),
+        Response {
+            id: Some(request.id),
             result,
-        })
+        }
     }
 
     /// Fails the parked POLL `id` of `owner`; false if there is none.

@@ -54,7 +54,7 @@ pub fn get(host: &mut Host, params: &Params) -> BrpResult<Value> {
         )
         .with_data(json!({ "missing": missing })));
     }
-    Ok(json!({ "components": values }))
+    Ok(value::single("components", Value::Object(values)))
 }
 
 /// QUERY: `{data, filter}` → `{"entities": [{"id", name: value, has-name: bool}]}`,
@@ -63,7 +63,10 @@ pub fn query(host: &mut Host, params: &Params) -> BrpResult<Value> {
     params.only(&["data", "filter"])?;
     let spec = QuerySpec::parse(params, &host.names, false)?;
     let entities = spec.matches(host);
-    Ok(json!({ "entities": spec.rows(host, &entities)? }))
+    Ok(value::single(
+        "entities",
+        Value::Array(spec.rows(host, &entities)?),
+    ))
 }
 
 /// SPAWN: `{components}` → `{"entity": "<id>"}`.
@@ -75,7 +78,10 @@ pub fn spawn(host: &mut Host, params: &Params) -> BrpResult<Value> {
     for value in decoded {
         value.insert(&mut entity, &registry);
     }
-    Ok(json!({ "entity": entity_id::format(entity.id()) }))
+    Ok(value::single(
+        "entity",
+        Value::String(entity_id::format(entity.id())),
+    ))
 }
 
 /// DESTROY: `{entity}` → `{"status": "OK"}`. The entity's descendants

@@ -19,7 +19,7 @@ use bevy_ecs::change_detection::Tick;
 use bevy_ecs::component::ComponentId;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::world::EntityRef;
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
@@ -132,10 +132,13 @@ impl Poll {
             tick: now.get(),
             digest,
         };
-        Ok(Some(json!({
-            "entities": self.spec.rows(host, &rows)?,
-            "watermark": watermark.to_text(),
-        })))
+        let mut answer = Map::with_capacity(2);
+        answer.insert(
+            "entities".to_owned(),
+            Value::Array(self.spec.rows(host, &rows)?),
+        );
+        answer.insert("watermark".to_owned(), Value::String(watermark.to_text()));
+        Ok(Some(Value::Object(answer)))
     }
 
     /// Hashes which entities match and which optional components they have.

@@ -4,6 +4,7 @@
 use crate::dispatch::{self, Method};
 use crate::error::{BrpError, BrpResult};
 use crate::params;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// A parsed request.
@@ -37,9 +38,23 @@ impl Response {
         Value::Object(object)
     }
 
-    /// The response as JSON text.
+    /// The response as JSON text, written straight from the result.
     pub fn to_text(&self) -> String {
-        self.to_json().to_string()
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            id: Option<u64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            response: Option<&'a Value>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error: Option<Value>,
+        }
+        let wire = Wire {
+            id: self.id,
+            response: self.result.as_ref().ok(),
+            error: self.result.as_ref().err().map(BrpError::to_json),
+        };
+        // Serializing a `Value` into a `String` cannot fail.
+        serde_json::to_string(&wire).unwrap_or_default()
     }
 }
 

@@ -67,8 +67,13 @@ impl Decoded {
 
 /// Wraps JSON text in the seed's nesting: `{"JSON": text}`.
 pub fn wrap(text: String) -> Value {
+    single("JSON", Value::String(text))
+}
+
+/// The object `{key: value}`, moving `value` in (`json!` would copy it).
+pub fn single(key: &str, value: Value) -> Value {
     let mut object = Map::with_capacity(1);
-    object.insert("JSON".to_owned(), Value::String(text));
+    object.insert(key.to_owned(), value);
     Value::Object(object)
 }
 
