@@ -5,9 +5,12 @@
 mod pose_support;
 
 use brp::App;
-use brp::pose::{Backoff, ClientConfig, ConnectionState, Frame, PoseClient, Target};
+use brp::pose::{
+    Backoff, ClientConfig, ConnectionState, Frame, FrameEvent, FrameObserver, PoseClient, Target,
+};
 use pose_support::{Server, pose, tls_acceptor, wait_until};
 use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 use tokio_tungstenite::tungstenite::Message;
 
 fn config(url: String) -> ClientConfig {
@@ -149,16 +152,24 @@ fn bad_frames_are_counted_and_skipped_and_the_connection_survives() {
     let peer = server.next_peer();
 
     let good = Frame::Pose(pose(1)).to_flatbuffers();
-    peer.send(Message::binary(vec![0xde, 0xad, 0xbe, 0xef, 0, 1, 2]));
-    peer.send(Message::binary(good[..good.len() / 2].to_vec()));
-    peer.send(Message::binary(Vec::new()));
-    peer.send(Message::text("{\"timestamp\": 1, \"landmarks\": [{\"x\": "));
-    peer.send(Message::text("not json"));
-    peer.send(Message::binary(vec![0u8; 5000]));
-    peer.send(Message::text(format!(
-        "{{\"pad\": \"{}\"}}",
-        "x".repeat(8000)
-    )));
+    let bad = [
+        Message::binary(vec![0xde, 0xad, 0xbe, 0xef, 0, 1, 2]),
+        Message::binary(good[..good.len() / 2].to_vec()),
+        Message::binary(Vec::new()),
+        Message::text("{\"timestamp\": 1, \"landmarks\": [{\"x\": "),
+        Message::text("not json"),
+        Message::binary(vec![0u8; 5000]),
+        Message::text(format!("{{\"pad\": \"{}\"}}", "x".repeat(8000))),
+    ];
+    // One at a time: a frame replaced by a newer one before it is decoded
+    // counts as dropped, not as a decode error.
+    for (count, message) in (1..).zip(bad) {
+        peer.send(message);
+        wait_until("the bad frame is counted", || {
+            let stats = client.stats();
+            stats.decode_errors + stats.oversize_frames == count
+        });
+    }
     peer.send(Message::binary(good));
     applied(&client, 1);
 
@@ -166,6 +177,7 @@ fn bad_frames_are_counted_and_skipped_and_the_connection_survives() {
     assert_eq!(stats.frames_received, 8);
     assert_eq!(stats.decode_errors, 5);
     assert_eq!(stats.oversize_frames, 2);
+    assert_eq!(stats.frames_dropped, 0);
     assert_eq!((stats.connections, stats.reconnects), (1, 0));
     assert_eq!(stats.state, ConnectionState::Connected);
     let player = entity_named(&app, "Player");
@@ -224,24 +236,23 @@ fn without_reconnect_the_client_stops_when_the_server_goes() {
 
 #[test]
 fn the_newest_pose_wins_a_burst() {
-    const BURST: u64 = 200;
+    const BURST: u64 = 50;
     let server = Server::start();
     let app = App::new();
     let mut client = PoseClient::start(&app, config(server.url())).expect("client starts");
     let peer = server.next_peer();
-    // Hold the world while the burst arrives, so at most one frame is
-    // being applied and one waits: the rest must be dropped, not queued.
+    // Hold the world until the whole burst is in the client's socket, so
+    // at most one frame is being applied: the rest are read together and
+    // all but the newest dropped, not queued.
     app.read(|_| {
         for sequence in 1..=BURST {
             peer.send_frame(&Frame::Pose(pose(sequence)));
         }
-        wait_until("the burst arrives", || {
-            client.stats().frames_received == BURST
-        });
+        wait_until("the burst is written", || peer.written() == BURST as usize);
     });
     wait_until("every frame is applied or dropped", || {
         let stats = client.stats();
-        stats.frames_applied + stats.frames_dropped == BURST
+        stats.frames_received == BURST && stats.frames_applied + stats.frames_dropped == BURST
     });
     let stats = client.stats();
     assert!(stats.frames_applied <= BURST / 2, "{stats:?}");
@@ -255,6 +266,63 @@ fn the_newest_pose_wins_a_burst() {
     client.stop();
     assert_eq!(client.stats().state, ConnectionState::Stopped);
     client.stop();
+}
+
+#[test]
+fn the_observer_sees_every_applied_frame_in_order() {
+    let server = Server::start();
+    let app = App::new();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let observer: FrameObserver = Arc::new({
+        let (events, app) = (events.clone(), app.clone());
+        move |event: &FrameEvent| {
+            // The world's lock is free: a request from here answers.
+            let pong = request(&app, json!({"id": 1, "request": "PING"}));
+            assert!(pong["response"]["status"].is_string(), "{pong}");
+            events.lock().expect("events").push(event.clone());
+        }
+    });
+    let mut client =
+        PoseClient::start_with_observer(&app, config(server.url()), observer).expect("starts");
+    let peer = server.next_peer();
+    let mut stamped = pose(1);
+    stamped.capture_time_ns = Some(1_700_000_000_000_000_000);
+    let frames = [
+        Frame::Pose(stamped),
+        Frame::Empty,
+        Frame::Pose(pose(3)),
+        Frame::Pose(pose(4)),
+    ];
+    for (count, frame) in (1..).zip(&frames) {
+        peer.send_frame(frame);
+        applied(&client, count);
+    }
+    peer.send(Message::binary(vec![1, 2, 3]));
+    wait_until("the bad frame is counted", || {
+        client.stats().decode_errors == 1
+    });
+    client.stop();
+    peer.send_frame(&Frame::Pose(pose(5)));
+
+    let events = events.lock().expect("events").clone();
+    let stats = client.stats();
+    assert_eq!(stats.frames_applied, 4);
+    assert_eq!(stats.decode_errors, 1);
+    let seen: Vec<_> = events.iter().map(|e| (e.detected, e.sequence)).collect();
+    assert_eq!(
+        seen,
+        [(true, Some(1)), (false, None), (true, Some(3)), (true, Some(4))]
+    );
+    assert_eq!(events[0].capture_time_ns, Some(1_700_000_000_000_000_000));
+    assert!(events[0].latency_ms.is_some() && events[2].latency_ms.is_none());
+    assert_eq!(events[1].timestamp, None);
+    assert_eq!(events[3].timestamp, Some(4.0 / 60.0));
+    let json = serde_json::to_value(&events[1]).expect("event JSON");
+    assert_eq!(
+        json,
+        json!({"detected": false, "sequence": null, "timestamp": null,
+               "capture_time_ns": null, "latency_ms": null})
+    );
 }
 
 #[test]

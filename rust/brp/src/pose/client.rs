@@ -3,16 +3,18 @@
 
 use super::apply::{self, Applier};
 use super::config::{ClientConfig, OVERSIZE_FACTOR};
-use super::frame::{DecodeError, Frame};
-use super::mailbox::Mailbox;
+use super::event::{FrameEvent, FrameObserver};
+use super::frame::Frame;
 use super::stats::{ConnectionState, Recorder, Stats};
 use super::tls;
 use crate::app::App;
 use crate::error::{BrpError, BrpResult};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
+use std::cell::Cell;
 use std::hash::BuildHasher;
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
@@ -20,28 +22,35 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite::{self, Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// A pose stream from one controller into one [`App`].
 ///
-/// The network side runs on a tokio runtime the client owns (one worker
-/// thread); a second thread applies frames under the app's lock, newest
-/// first: a frame that arrives while another waits replaces it, so poses
-/// never queue up. Dropping the client stops it.
+/// Everything runs on one thread of a tokio runtime the client owns: it
+/// reads every frame already in the socket, keeps the newest, decodes it and
+/// applies it under the app's lock, so poses never queue up (the frames it
+/// skips count as dropped). Dropping the client stops it.
 pub struct PoseClient {
     shared: Arc<Shared>,
-    running: Option<Running>,
+    runtime: Option<Runtime>,
 }
 
-struct Running {
-    runtime: Runtime,
-    applier: JoinHandle<()>,
-}
-
+/// What the client and its network task share.
 struct Shared {
     recorder: Recorder,
-    mailbox: Mailbox<Frame>,
+    /// Held while a frame is applied and observed; [`PoseClient::stop`]
+    /// takes it to wait for that frame.
+    gate: Mutex<()>,
+    /// Set by [`PoseClient::stop`]; checked under `gate` before applying.
+    stopped: AtomicBool,
+    observer: Option<FrameObserver>,
+}
+
+thread_local! {
+    /// The [`Shared`] whose frame this thread is applying (null: none), so
+    /// that stopping from inside that application does not wait for itself.
+    static APPLYING: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
 }
 
 impl PoseClient {
@@ -52,39 +61,56 @@ impl PoseClient {
     /// CA certificate or number); connection failures are retried and
     /// reported in [`stats`](Self::stats) instead.
     pub fn start(app: &App, config: ClientConfig) -> BrpResult<Self> {
+        Self::launch(app, config, None)
+    }
+
+    /// As [`start`](Self::start), and calls `observer` once per applied
+    /// frame, in the order they apply, with a [`FrameEvent`] describing it.
+    ///
+    /// The observer runs on the client's network thread after the app's
+    /// lock is released (so it may make requests, read the world or call
+    /// [`stats`](Self::stats)), and no frame is received while it runs, so
+    /// it should be quick. It must not stop or drop its own client (that
+    /// waits for the observer to return). It never runs after
+    /// [`stop`](Self::stop) returns; a panic in it is caught and reported as
+    /// `last_error`.
+    pub fn start_with_observer(
+        app: &App,
+        config: ClientConfig,
+        observer: FrameObserver,
+    ) -> BrpResult<Self> {
+        Self::launch(app, config, Some(observer))
+    }
+
+    fn launch(app: &App, config: ClientConfig, observer: Option<FrameObserver>) -> BrpResult<Self> {
         config.validate()?;
         let request = handshake_request(&config)?;
         let connector = tls::connector(&config)?;
         apply::register(app)?;
-        let internal = |e: std::io::Error| BrpError::internal(format!("cannot start: {e}"));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("brp-pose-net")
             .enable_all()
             .build()
-            .map_err(internal)?;
+            .map_err(|e| BrpError::internal(format!("cannot start: {e}")))?;
         let shared = Arc::new(Shared {
             recorder: Recorder::new(),
-            mailbox: Mailbox::new(),
+            gate: Mutex::new(()),
+            stopped: AtomicBool::new(false),
+            observer,
         });
-        let applier = std::thread::Builder::new()
-            .name("brp-pose-apply".into())
-            .spawn({
-                let (app, shared) = (app.clone(), shared.clone());
-                let applier = Applier::new(config.target.clone());
-                move || apply_frames(&app, applier, &shared)
-            })
-            .map_err(internal)?;
         let connection = Connection {
             request,
             connector,
+            applier: Applier::new(config.target.clone()),
             config,
+            app: app.clone(),
             shared: shared.clone(),
         };
         runtime.spawn(connection.run());
         Ok(Self {
             shared,
-            running: Some(Running { runtime, applier }),
+            runtime: Some(runtime),
         })
     }
 
@@ -93,17 +119,23 @@ impl PoseClient {
         self.shared.recorder.snapshot()
     }
 
-    /// Disconnects and stops; no frame applies after this returns. Stopping
-    /// again does nothing.
+    /// Disconnects and stops; no frame applies and no observer runs after
+    /// this returns. Stopping again does nothing.
     ///
     /// Waits for a frame being applied, so it must not be called while the
     /// calling thread holds the app (e.g. inside [`App::with_world_mut`]).
+    /// Called from a POLL completion that this client's own frame fired
+    /// (which runs on its network thread), it does not wait.
     pub fn stop(&mut self) {
-        if let Some(running) = self.running.take() {
-            running.runtime.shutdown_background();
-            self.shared.mailbox.close();
-            // The applier only returns; a panic in it has nothing to report.
-            let _ = running.applier.join();
+        if let Some(runtime) = self.runtime.take() {
+            self.shared.stopped.store(true, Ordering::Release);
+            let shared: *const Shared = &*self.shared;
+            if APPLYING.get() != shared {
+                // Waits for the frame being applied; a panic there left
+                // nothing to repair.
+                drop(self.shared.gate.lock().unwrap_or_else(PoisonError::into_inner));
+            }
+            runtime.shutdown_background();
             self.shared.recorder.set_state(ConnectionState::Stopped);
         }
     }
@@ -112,19 +144,6 @@ impl PoseClient {
 impl Drop for PoseClient {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-fn apply_frames(app: &App, mut applier: Applier, shared: &Shared) {
-    while let Some(frame) = shared.mailbox.take() {
-        let capture_time_ns = match &frame {
-            Frame::Pose(pose) => pose.capture_time_ns,
-            Frame::Empty => None,
-        };
-        match applier.apply(app, frame) {
-            Ok(()) => shared.recorder.applied(capture_time_ns),
-            Err(e) => shared.recorder.error(|s| s.apply_errors += 1, e.message),
-        }
     }
 }
 
@@ -152,19 +171,38 @@ fn handshake_request(config: &ClientConfig) -> BrpResult<Request> {
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// The network task: connect, receive, reconnect.
+/// A frame as received; only the newest of a batch is decoded.
+enum Pending {
+    /// FlatBuffers.
+    Binary(Bytes),
+    /// JSON.
+    Text(Utf8Bytes),
+}
+
+impl Pending {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Binary(bytes) => bytes,
+            Self::Text(text) => text.as_bytes(),
+        }
+    }
+}
+
+/// The network task: connect, receive and apply, reconnect.
 struct Connection {
     request: Request,
     connector: Connector,
+    applier: Applier,
     config: ClientConfig,
+    app: App,
     shared: Arc<Shared>,
 }
 
 impl Connection {
-    async fn run(self) {
-        let recorder = &self.shared.recorder;
+    async fn run(mut self) {
         let mut failures = 0u32;
         for attempt in 0u64.. {
+            let recorder = &self.shared.recorder;
             if attempt > 0 {
                 recorder.update(|s| s.reconnects += 1);
             }
@@ -172,22 +210,24 @@ impl Connection {
             match self.connect().await {
                 Ok(socket) => {
                     failures = 0;
+                    let recorder = &self.shared.recorder;
                     recorder.update(|s| s.connections += 1);
                     recorder.set_state(ConnectionState::Connected);
                     if let Err(e) = self.receive(socket).await {
-                        recorder.error(|_| (), format!("connection lost: {e}"));
+                        let message = format!("connection lost: {e}");
+                        self.shared.recorder.error(|_| (), message);
                     }
                 }
                 Err(message) => recorder.error(|_| (), message),
             }
-            if !self.config.reconnect {
+            if !self.config.reconnect || self.shared.stopped.load(Ordering::Acquire) {
                 break;
             }
-            recorder.set_state(ConnectionState::Waiting);
+            self.shared.recorder.set_state(ConnectionState::Waiting);
             tokio::time::sleep(self.config.backoff.delay(failures, random_unit())).await;
             failures = failures.saturating_add(1);
         }
-        recorder.set_state(ConnectionState::Stopped);
+        self.shared.recorder.set_state(ConnectionState::Stopped);
     }
 
     async fn connect(&self) -> Result<Socket, String> {
@@ -210,36 +250,102 @@ impl Connection {
         }
     }
 
-    /// Receives until the connection closes.
-    async fn receive(&self, mut socket: Socket) -> Result<(), tungstenite::Error> {
-        while let Some(message) = socket.next().await {
-            match message? {
-                Message::Binary(bytes) => self.handle(&bytes, Frame::from_flatbuffers),
-                Message::Text(text) => self.handle(text.as_bytes(), Frame::from_json),
-                Message::Ping(_) | Message::Pong(_) | Message::Close(_) | Message::Frame(_) => {}
+    /// Receives until the connection closes or the client stops: waits for
+    /// a frame, takes every further one already readable without waiting,
+    /// and applies the newest of them.
+    async fn receive(&mut self, mut socket: Socket) -> Result<(), tungstenite::Error> {
+        loop {
+            let mut newest = None;
+            let mut next = socket.next().await;
+            let end = loop {
+                match next {
+                    None => break Some(Ok(())),
+                    Some(Err(e)) => break Some(Err(e)),
+                    Some(Ok(message)) => self.keep(message, &mut newest),
+                }
+                match socket.next().now_or_never() {
+                    Some(message) => next = message,
+                    None => break None,
+                }
+            };
+            if let Some(frame) = newest
+                && !self.apply(&frame)
+            {
+                return Ok(());
+            }
+            if let Some(end) = end {
+                return end;
             }
         }
-        Ok(())
     }
 
-    /// Decodes one frame and leaves it for the applier; bad frames are
-    /// counted and skipped.
-    fn handle(&self, bytes: &[u8], decode: fn(&[u8]) -> Result<Frame, DecodeError>) {
+    /// Counts a message; a frame within the size limit replaces `newest`
+    /// (the one it replaces counts as dropped).
+    fn keep(&self, message: Message, newest: &mut Option<Pending>) {
+        let frame = match message {
+            Message::Binary(bytes) => Pending::Binary(bytes),
+            Message::Text(text) => Pending::Text(text),
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) | Message::Frame(_) => return,
+        };
         let recorder = &self.shared.recorder;
         recorder.update(|s| s.frames_received += 1);
-        let limit = self.config.max_message_size;
-        if bytes.len() > limit {
-            let message = format!("skipped a {}-byte frame (limit {limit})", bytes.len());
+        let (len, limit) = (frame.bytes().len(), self.config.max_message_size);
+        if len > limit {
+            let message = format!("skipped a {len}-byte frame (limit {limit})");
             return recorder.error(|s| s.oversize_frames += 1, message);
         }
-        match decode(bytes) {
-            Ok(frame) => {
-                if self.shared.mailbox.put(frame) {
-                    recorder.update(|s| s.frames_dropped += 1);
-                }
-            }
-            Err(e) => recorder.error(|s| s.decode_errors += 1, e.to_string()),
+        if newest.replace(frame).is_some() {
+            recorder.update(|s| s.frames_dropped += 1);
         }
+    }
+
+    /// Decodes `message` and applies it, then tells the observer; a bad
+    /// frame is counted and skipped. False once the client has stopped.
+    fn apply(&mut self, frame: &Pending) -> bool {
+        let shared = &*self.shared;
+        let _gate = shared.gate.lock().unwrap_or_else(PoisonError::into_inner);
+        if shared.stopped.load(Ordering::Acquire) {
+            return false;
+        }
+        let decoded = match frame {
+            Pending::Binary(bytes) => Frame::from_flatbuffers(bytes),
+            Pending::Text(text) => Frame::from_json(text.as_bytes()),
+        };
+        let frame = match decoded {
+            Ok(frame) => frame,
+            Err(e) => {
+                shared.recorder.error(|s| s.decode_errors += 1, e.to_string());
+                return true;
+            }
+        };
+        let mut event = FrameEvent {
+            detected: matches!(frame, Frame::Pose(_)),
+            sequence: None,
+            timestamp: None,
+            capture_time_ns: None,
+            latency_ms: None,
+        };
+        if let Frame::Pose(pose) = &frame {
+            event.sequence = pose.sequence;
+            event.timestamp = Some(pose.timestamp);
+            event.capture_time_ns = pose.capture_time_ns;
+        }
+        APPLYING.set(shared);
+        let applied = self.applier.apply(&self.app, frame);
+        APPLYING.set(std::ptr::null());
+        if let Err(e) = applied {
+            shared.recorder.error(|s| s.apply_errors += 1, e.message);
+            return true;
+        }
+        event.latency_ms = shared.recorder.applied(event.capture_time_ns);
+        let stopped = shared.stopped.load(Ordering::Acquire);
+        if let Some(observer) = shared.observer.as_ref().filter(|_| !stopped)
+            && catch_unwind(AssertUnwindSafe(|| observer(&event))).is_err()
+        {
+            let message = "the frame observer panicked".to_owned();
+            shared.recorder.error(|_| (), message);
+        }
+        !stopped
     }
 }
 

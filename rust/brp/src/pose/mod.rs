@@ -26,11 +26,11 @@ mod apply;
 mod client;
 mod components;
 mod config;
+mod event;
 #[allow(clippy::all, clippy::pedantic, missing_docs, unsafe_op_in_unsafe_fn)]
 #[rustfmt::skip]
 mod detection_generated;
 mod frame;
-mod mailbox;
 mod stats;
 mod tls;
 
@@ -38,6 +38,7 @@ pub use apply::{push_frame, register};
 pub use client::PoseClient;
 pub use components::{Landmark, PoseLandmarks, PoseNotDetected};
 pub use config::{Backoff, ClientConfig, OVERSIZE_FACTOR, Target};
+pub use event::{FrameEvent, FrameObserver};
 /// The code `flatc` generates from `schema/detection.fbs` (readers,
 /// builders and the verifier of `DetectionMessage`).
 pub use detection_generated::detection as schema;

@@ -110,20 +110,21 @@ impl Recorder {
         }
     }
 
-    /// Records an applied frame, stamped with `capture_time_ns` if any.
-    pub(crate) fn applied(&self, capture_time_ns: Option<u64>) {
+    /// Records an applied frame, stamped with `capture_time_ns` if any;
+    /// returns its latency in milliseconds when stamped.
+    pub(crate) fn applied(&self, capture_time_ns: Option<u64>) -> Option<f64> {
         let mut inner = self.lock();
         inner.stats.frames_applied += 1;
         inner.applied_at = Some(Instant::now());
-        if let Some(captured) = capture_time_ns {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            let latency_ms = (now as i128 - i128::from(captured)) as f64 / 1e6;
-            inner.stats.latency_ms = Some(latency_ms);
-            inner.latency_sum_ms += latency_ms;
-            inner.latency_count += 1;
-        }
+        let captured = capture_time_ns?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let latency_ms = (now as i128 - i128::from(captured)) as f64 / 1e6;
+        inner.stats.latency_ms = Some(latency_ms);
+        inner.latency_sum_ms += latency_ms;
+        inner.latency_count += 1;
+        Some(latency_ms)
     }
 
     /// The statistics as of now.

@@ -5,6 +5,7 @@ use brp::pose::{Frame, Landmark, PoseLandmarks};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -42,6 +43,7 @@ pub struct Peer {
     /// The headers of the client's opening handshake.
     pub headers: HeaderMap,
     outgoing: UnboundedSender<Message>,
+    written: Arc<AtomicUsize>,
 }
 
 impl Peer {
@@ -53,6 +55,11 @@ impl Peer {
     /// Sends `frame` as FlatBuffers in a binary message.
     pub fn send_frame(&self, frame: &Frame) {
         self.send(Message::binary(frame.to_flatbuffers()));
+    }
+
+    /// How many messages have been written to the socket so far.
+    pub fn written(&self) -> usize {
+        self.written.load(Ordering::Acquire)
     }
 }
 
@@ -119,14 +126,23 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, peers: mpsc::Sender
         return;
     };
     let (outgoing, mut outbox) = unbounded_channel();
-    if peers.send(Peer { headers, outgoing }).is_err() {
+    let written = Arc::new(AtomicUsize::new(0));
+    let peer = Peer {
+        headers,
+        outgoing,
+        written: written.clone(),
+    };
+    if peers.send(peer).is_err() {
         return;
     }
     let (mut sink, mut incoming) = socket.split();
     loop {
         tokio::select! {
             message = outbox.recv() => match message {
-                Some(message) => if sink.send(message).await.is_err() { return },
+                Some(message) => {
+                    if sink.send(message).await.is_err() { return }
+                    written.fetch_add(1, Ordering::Release);
+                }
                 None => return,
             },
             message = incoming.next() => if !matches!(message, Some(Ok(_))) { return },
