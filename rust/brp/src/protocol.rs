@@ -4,8 +4,9 @@
 use crate::dispatch::{self, Method};
 use crate::error::{BrpError, BrpResult};
 use crate::params;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// A parsed request.
 pub struct Request {
@@ -58,8 +59,30 @@ impl Response {
     }
 }
 
+/// A well-formed request, read without building a JSON tree for it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    id: u64,
+    #[serde(borrow)]
+    request: Cow<'a, str>,
+    #[serde(default)]
+    params: Value,
+}
+
 /// Parses request text; a request that cannot be parsed becomes its error response.
 pub fn parse(text: &str) -> Result<Request, Response> {
+    // The common case first; anything it rejects is read again below, slowly,
+    // to say exactly what is wrong.
+    if let Ok(envelope) = serde_json::from_str::<Envelope>(text)
+        && let Some(method) = dispatch::method(&envelope.request)
+    {
+        return Ok(Request {
+            id: envelope.id,
+            method,
+            params: envelope.params,
+        });
+    }
     let value: Value = serde_json::from_str(text).map_err(|e| Response {
         id: None,
         result: Err(BrpError::parse(format!("request is not valid JSON: {e}"))),
