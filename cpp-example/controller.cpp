@@ -5,13 +5,15 @@
 //
 // With `--pose-url ws://HOST:PORT --frames N` it instead streams poses from
 // a pose controller (e.g. `python -m brp.controller`): it starts a pose
-// client, waits on POLLs of PoseLandmarks until N poses were applied (or 60
-// seconds passed), then prints the newest landmarks and the client's
-// statistics. Exits 0 when N poses arrived.
+// client (counting applied frames in its per-frame callback), waits on POLLs
+// of PoseLandmarks until N poses were applied (or 60 seconds passed), then
+// prints the newest landmarks and the client's statistics. Exits 0 when N
+// poses arrived and the callback saw each of them.
 
 #include <brp.hpp>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -48,7 +50,9 @@ constexpr std::chrono::seconds kPoseDeadline(60);
 // Streams poses from `url` until `frames` were applied; returns the exit code.
 int stream_poses(const std::string& url, long frames) {
   brp::App app;
-  const brp::PoseClient client(app, json{{"url", url}}.dump());
+  std::atomic<long> observed{0};
+  const brp::PoseClient client(app, json{{"url", url}}.dump(),
+                               [&observed](std::string_view) { ++observed; });
   const brp::Session session = app.session();
   const auto deadline = std::chrono::steady_clock::now() + kPoseDeadline;
   json watermark = nullptr;
@@ -85,6 +89,11 @@ int stream_poses(const std::string& url, long frames) {
     }
   }
   std::cout << "stats: " << stats.dump() << "\n";
+  if (observed != stats["frames_applied"].get<long>()) {
+    std::cerr << "controller: the callback saw " << observed << " frames, "
+              << stats["frames_applied"] << " applied\n";
+    return EXIT_FAILURE;
+  }
   if (applied < frames) {
     std::cerr << "controller: " << applied << " of " << frames << " poses applied in "
               << kPoseDeadline.count() << " s\n";

@@ -134,6 +134,16 @@ typedef struct brp_pose_client brp_pose_client;
 typedef struct brp_session brp_session;
 
 /**
+ * Is told about each frame a pose client applies: called with `user_data`
+ * as given to `brp_pose_client_start_with_callback` and the frame's JSON
+ * text, valid only during the call (copy it to keep it; never free it):
+ * `{"detected": true, "sequence": 7, "timestamp": 1.5, "capture_time_ns":
+ * 1700000000000000000, "latency_ms": 3.2}` (`detected` is false for
+ * `Empty`; the other fields are null when the frame did not carry them).
+ */
+typedef void (*brp_pose_callback)(void *user_data, const char *event_json);
+
+/**
  * Receives a session's responses: called with `user_data` as given to
  * `brp_session_set_callback` and one response's JSON text, valid only
  * during the call (copy it to keep it; never free it).
@@ -297,7 +307,7 @@ enum brp_status brp_pose_push(const struct brp_app *app,
 /**
  * Starts a pose client on `app`'s world and writes its handle to
  * `*out_client`. It registers the pose components, then connects to the
- * controller in the background (on threads of its own) and applies every
+ * controller in the background (on a thread of its own) and applies every
  * pose it receives; connection failures are retried and reported in
  * `brp_pose_client_stats`, never here.
  *
@@ -321,6 +331,31 @@ enum brp_status brp_pose_client_start(const struct brp_app *app,
                                       struct brp_pose_client **out_client);
 
 /**
+ * As `brp_pose_client_start`, and calls `callback` once per applied frame,
+ * in order, with `user_data` and the frame's JSON (see `brp_pose_callback`).
+ * A NULL `callback` is no callback.
+ *
+ * The callback runs on the client's network thread, after the world's lock
+ * is released, so it may make any `brp_*` call (requests, stats) except
+ * `brp_pose_client_stop` or `brp_pose_client_free` of its own client (they
+ * wait for it). No frame is received while it runs, so it should be quick.
+ * It must not unwind (a C++ exception) into the library.
+ *
+ * Thread safety: callable from any thread. Lifetime: `user_data` must stay
+ * valid until `brp_pose_client_stop` or `brp_pose_client_free` of this
+ * client returns; no callback runs after that.
+ *
+ * # Safety
+ * As `brp_pose_client_start`; `callback` is NULL or a function that may be
+ * called as described, with `user_data`, from another thread.
+ */
+enum brp_status brp_pose_client_start_with_callback(const struct brp_app *app,
+                                                    const char *config_json,
+                                                    brp_pose_callback callback,
+                                                    void *user_data,
+                                                    struct brp_pose_client **out_client);
+
+/**
  * Writes the client's statistics as of now, as JSON text, to
  * `*out_json`: `state` (`"connecting"`, `"connected"`, `"waiting"`,
  * `"stopped"`), `connections`, `reconnects`, `frames_received`,
@@ -339,14 +374,16 @@ enum brp_status brp_pose_client_start(const struct brp_app *app,
 enum brp_status brp_pose_client_stats(const struct brp_pose_client *client, char **out_json);
 
 /**
- * Disconnects and stops the client; no pose applies after this returns
- * and its statistics then say `"stopped"`. Stopping again does nothing.
+ * Disconnects and stops the client; no pose applies and no callback runs
+ * after this returns, and its statistics then say `"stopped"`. Stopping
+ * again does nothing.
  *
  * Waits for a pose being applied, which takes the world's lock: it must
  * not be called from code running under that lock (no `brp_*` callback
  * does).
  *
- * Thread safety: callable from any thread, including a session callback.
+ * Thread safety: callable from any thread, including a session callback,
+ * but not from the client's own `brp_pose_callback`.
  *
  * # Safety
  * `client` is NULL or a live handle from `brp_pose_client_start`.

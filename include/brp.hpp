@@ -259,13 +259,38 @@ class Session {
 /// brp_pose_client); destroying it stops it.
 class PoseClient {
  public:
+  /// Called once per applied frame with its JSON (see brp_pose_callback),
+  /// on the client's network thread after the world's lock is released.
+  using FrameCallback = std::function<void(std::string_view event_json)>;
+
   /// Starts a client on `app`'s world from its JSON configuration, e.g.
-  /// `{"url": "ws://127.0.0.1:9000"}` (docs/pose.md).
-  PoseClient(const App& app, std::string_view config_json) {
+  /// `{"url": "ws://127.0.0.1:9000"}` (docs/pose.md). A non-empty
+  /// `on_frame` is called for every applied frame; it may make any call
+  /// except stopping or destroying this client, and must not throw
+  /// (std::terminate).
+  PoseClient(const App& app, std::string_view config_json, FrameCallback on_frame = nullptr) {
     const std::string config = detail::c_string(config_json, "config_json");
     brp_pose_client* client = nullptr;
-    detail::check(brp_pose_client_start(app.get(), config.c_str(), &client));
+    if (on_frame) {
+      on_frame_ = std::make_unique<FrameCallback>(std::move(on_frame));
+      detail::check(brp_pose_client_start_with_callback(app.get(), config.c_str(), &call,
+                                                        on_frame_.get(), &client));
+    } else {
+      detail::check(brp_pose_client_start(app.get(), config.c_str(), &client));
+    }
     handle_.reset(client);
+  }
+
+  PoseClient(PoseClient&&) noexcept = default;
+
+  /// Stops and frees the client held, then takes `other`'s.
+  PoseClient& operator=(PoseClient&& other) noexcept {
+    if (this != &other) {
+      handle_.reset();  // no callback of it runs after this
+      on_frame_ = std::move(other.on_frame_);
+      handle_ = std::move(other.handle_);
+    }
+    return *this;
   }
 
   /// The statistics as of now, as JSON text.
@@ -275,13 +300,20 @@ class PoseClient {
     return detail::take(json);
   }
 
-  /// Disconnects and stops; no pose applies after this returns.
+  /// Disconnects and stops; no pose applies and no callback runs after
+  /// this returns.
   void stop() const { detail::check(brp_pose_client_stop(get())); }
 
   /// The C handle, still owned by this object (NULL once moved from).
   brp_pose_client* get() const noexcept { return handle_.get(); }
 
  private:
+  static void call(void* user_data, const char* event_json) noexcept {
+    (*static_cast<const FrameCallback*>(user_data))(event_json);  // a throw calls std::terminate
+  }
+
+  // Declared first so it is destroyed after the handle.
+  std::unique_ptr<FrameCallback> on_frame_;
   std::unique_ptr<brp_pose_client, detail::Deleter<brp_pose_client, brp_pose_client_free>> handle_;
 };
 

@@ -1,8 +1,12 @@
-"""CTest's pose_stream test: starts the reference pose controller
-(``brp.controller``) on a free port, runs the C++ example's pose-stream mode
-against it, and exits with the example's status.
+"""CTest's pose tests: starts the reference pose controller
+(``brp.controller``) on a free port, runs a program against it, and exits
+with the program's status.
 
-Usage: python pose_stream.py PYTHON_DIR CONTROLLER_EXE FRAMES
+Usage: python pose_stream.py PYTHON_DIR PROGRAM ARGS...
+
+``{url}`` in ARGS is replaced by the controller's ``ws://`` URL, e.g.
+``controller --pose-url {url} --frames 30`` (the C++ example's pose-stream
+mode) or ``pose_callback_test {url} 20``.
 
 The controller is pure Python (websockets + flatbuffers): it runs from
 PYTHON_DIR without libbrp's native extension.
@@ -18,7 +22,7 @@ RUN_TIMEOUT_S = 120
 
 
 def main() -> int:
-    python_dir, controller_exe, frames = sys.argv[1:4]
+    python_dir, program, *args = sys.argv[1:]
     env = dict(os.environ, PYTHONPATH=python_dir)
     server = subprocess.Popen(
         [sys.executable, "-m", "brp.controller", "--port", "0", "--fps", "60"],
@@ -35,7 +39,7 @@ def main() -> int:
             print("the pose controller did not start", file=sys.stderr)
             return 1
         run = subprocess.run(
-            [controller_exe, "--pose-url", words[3], "--frames", frames],
+            [program, *(arg.replace("{url}", words[3]) for arg in args)],
             timeout=RUN_TIMEOUT_S,
             check=False,
         )

@@ -85,6 +85,13 @@ void pose() {
   CHECK(json::parse(moved.stats())["frames_applied"] == 0);
   moved.stop();
   CHECK(json::parse(moved.stats())["state"] == "stopped");
+
+  // Move-assigning stops the old client before its callback goes.
+  long calls = 0;
+  brp::PoseClient observed(app, R"({"url": "ws://127.0.0.1:1"})",
+                           [&calls](std::string_view) { ++calls; });
+  observed = brp::PoseClient(app, R"({"url": "ws://127.0.0.1:1"})", [](std::string_view) {});
+  CHECK(observed.get() != nullptr && calls == 0);
 }
 
 void move_assigning_a_session_closes_the_old_one() {

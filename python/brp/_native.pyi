@@ -79,7 +79,12 @@ class Session:
 class PoseClient:
     """A pose stream from one controller into one ``App``."""
 
-    def __new__(cls, app: App, config_json: str) -> PoseClient: ...
+    def __new__(
+        cls,
+        app: App,
+        config_json: str,
+        on_frame: Callable[[dict[str, Any]], object] | None = None,
+    ) -> PoseClient: ...
     def stats(self) -> dict[str, Any]:
         """The statistics as of now."""
     def wait_connected(self, timeout: float) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from brp import _native, _wire
@@ -19,6 +19,16 @@ class PoseClient:
     setting raises :class:`~brp.InvalidParams` at once; connection failures
     are retried (with ``reconnect``) and show in :meth:`stats`. Use it as a
     context manager or call :meth:`close`.
+
+    ``on_frame``, if given, is called once per applied frame, in order, with
+    a dict: ``detected`` (``False`` for nobody in view), ``sequence``,
+    ``timestamp``, ``capture_time_ns`` and ``latency_ms`` (``None`` when the
+    frame did not carry them). It runs on the client's network thread (with
+    the GIL), after the world's lock is released, so it may make requests;
+    it must not close its own client, and should be quick (no frame is
+    received meanwhile). Exceptions it raises are reported through
+    :func:`sys.unraisablehook`. It is never called after :meth:`close`
+    returns.
     """
 
     def __init__(
@@ -34,6 +44,7 @@ class PoseClient:
         connect_timeout: float | None = None,
         ca_cert_pem: str | None = None,
         ca_cert_path: str | None = None,
+        on_frame: Callable[[dict[str, Any]], object] | None = None,
     ) -> None:
         if not isinstance(app, App):
             raise TypeError(f"app must be a brp.App, got {type(app).__name__}")
@@ -49,7 +60,7 @@ class PoseClient:
             "ca_cert_path": ca_cert_path,
         }
         config = {key: value for key, value in settings.items() if value is not None}
-        self._native = _native.PoseClient(app._native, _wire.dumps(config))
+        self._native = _native.PoseClient(app._native, _wire.dumps(config), on_frame)
 
     def __enter__(self) -> PoseClient:
         return self
@@ -69,5 +80,6 @@ class PoseClient:
         return self._native.wait_connected(timeout)
 
     def close(self) -> None:
-        """Disconnects and stops; no pose applies after this returns. Idempotent."""
+        """Disconnects and stops; no pose applies and ``on_frame`` is not
+        called after this returns. Idempotent."""
         self._native.stop()

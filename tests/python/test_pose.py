@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -153,6 +154,49 @@ def test_pose_client_sends_headers_and_lands_on_its_target(app: brp.App) -> None
             assert client.wait_connected(DEADLINE)
             wait_for(lambda: client.stats()["frames_applied"] >= 1, "a pose applied")
         assert len(landmarks(app, entity)) == 33
+
+
+def test_on_frame_receives_a_dict_per_applied_frame(app: brp.App) -> None:
+    events: list[dict[str, Any]] = []
+    answers: list[object] = []
+
+    def on_frame(event: dict[str, Any]) -> None:
+        if not answers:
+            answers.append(app.query(["PoseLandmarks"]))  # the world is not locked
+        events.append(event)
+
+    with serving(Controller(fps=100)) as port:
+        url = f"ws://127.0.0.1:{port}"
+        with brp.PoseClient(app, url, on_frame=on_frame) as client:
+            wait_for(lambda: len(events) >= 3, "three frames observed")
+        assert len(events) == client.stats()["frames_applied"]
+        count = len(events)
+        time.sleep(0.05)
+        assert len(events) == count, "no call after close"
+    assert len(answers) == 1
+    sequences = [event["sequence"] for event in events]
+    assert sequences == sorted(sequences)
+    assert all(
+        set(event) == {"detected", "sequence", "timestamp", "capture_time_ns", "latency_ms"}
+        for event in events
+    )
+    assert all(event["detected"] is True for event in events)
+
+
+def test_on_frame_exceptions_are_unraisable(app: brp.App, monkeypatch: pytest.MonkeyPatch) -> None:
+    reported: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda info: reported.append(info.exc_value))
+
+    def on_frame(_: dict[str, object]) -> None:
+        raise RuntimeError("observer failed")
+
+    with serving(Controller(fps=100)) as port:
+        with brp.PoseClient(app, f"ws://127.0.0.1:{port}", on_frame=on_frame) as client:
+            wait_for(lambda: len(reported) >= 2, "two failures reported")
+            assert client.stats()["state"] == "connected"
+    assert isinstance(reported[0], RuntimeError)
+    with pytest.raises(TypeError):
+        brp.PoseClient(app, "ws://127.0.0.1:1", on_frame=3)  # type: ignore[arg-type]
 
 
 def closed_port() -> int:

@@ -19,8 +19,9 @@ pub use app::{
 };
 pub use last_error::brp_last_error_message;
 pub use pose::{
-    BrpPoseClient, brp_pose_client_free, brp_pose_client_start, brp_pose_client_stats,
-    brp_pose_client_stop, brp_pose_push,
+    BrpPoseCallback, BrpPoseClient, brp_pose_client_free, brp_pose_client_start,
+    brp_pose_client_start_with_callback, brp_pose_client_stats, brp_pose_client_stop,
+    brp_pose_push,
 };
 pub use session::{
     BrpCallback, BrpSession, brp_session_cancel, brp_session_close, brp_session_free,

@@ -5,9 +5,9 @@ use crate::app::BrpApp;
 use crate::boundary::{Failure, Out, call, guard, handle, text};
 use crate::status::BrpStatus;
 use crate::string::into_c;
-use brp::pose::{ClientConfig, PoseClient, Target};
-use std::ffi::c_char;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use brp::pose::{ClientConfig, FrameEvent, FrameObserver, PoseClient, Target};
+use std::ffi::{CString, c_char, c_void};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A pose client streaming poses from a controller's WebSocket server into
 /// a world. Opaque: made by `brp_pose_client_start`, freed by
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn brp_pose_push(
 
 /// Starts a pose client on `app`'s world and writes its handle to
 /// `*out_client`. It registers the pose components, then connects to the
-/// controller in the background (on threads of its own) and applies every
+/// controller in the background (on a thread of its own) and applies every
 /// pose it receives; connection failures are retried and reported in
 /// `brp_pose_client_stats`, never here.
 ///
@@ -106,28 +106,119 @@ pub unsafe extern "C" fn brp_pose_client_start(
 ) -> BrpStatus {
     call("brp_pose_client_start", || {
         // SAFETY: guaranteed by the caller.
-        let (app, config, out) = unsafe {
-            (
-                handle(app, "app")?,
-                text(config_json, "config_json")?,
-                Out::new(out_client, "out_client")?,
-            )
-        };
-        let config =
-            ClientConfig::from_json(config).map_err(|e| failure(BrpStatus::InvalidConfig, &e))?;
-        let client = PoseClient::start(app.app(), config).map_err(|e| {
-            let status = if e.code == brp::code::INTERNAL_ERROR {
-                BrpStatus::Internal
-            } else {
-                BrpStatus::InvalidConfig
-            };
-            failure(status, &e)
-        })?;
-        out.write(Box::into_raw(Box::new(BrpPoseClient {
-            client: Mutex::new(client),
-        })));
-        Ok(())
+        unsafe { start(app, config_json, None, out_client) }
     })
+}
+
+/// Is told about each frame a pose client applies: called with `user_data`
+/// as given to `brp_pose_client_start_with_callback` and the frame's JSON
+/// text, valid only during the call (copy it to keep it; never free it):
+/// `{"detected": true, "sequence": 7, "timestamp": 1.5, "capture_time_ns":
+/// 1700000000000000000, "latency_ms": 3.2}` (`detected` is false for
+/// `Empty`; the other fields are null when the frame did not carry them).
+pub type BrpPoseCallback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, event_json: *const c_char)>;
+
+/// A C pose callback and its `user_data`, callable from the client's thread.
+struct PoseCallback {
+    function: unsafe extern "C" fn(*mut c_void, *const c_char),
+    user_data: *mut c_void,
+}
+
+// SAFETY: `brp_pose_client_start_with_callback`'s caller guarantees that
+// the callback may be called with `user_data` from the client's thread.
+unsafe impl Send for PoseCallback {}
+// SAFETY: as above; the client calls it from one thread at a time.
+unsafe impl Sync for PoseCallback {}
+
+impl PoseCallback {
+    fn call(&self, event: &FrameEvent) {
+        // Numbers, booleans and nulls: neither step fails in practice.
+        let text = serde_json::to_string(event)
+            .ok()
+            .and_then(|t| CString::new(t).ok());
+        let Some(text) = text else { return };
+        // SAFETY: the caller of `brp_pose_client_start_with_callback`
+        // guarantees the function may be called with `user_data`; the text
+        // outlives the call.
+        unsafe { (self.function)(self.user_data, text.as_ptr()) }
+    }
+}
+
+/// As `brp_pose_client_start`, and calls `callback` once per applied frame,
+/// in order, with `user_data` and the frame's JSON (see `brp_pose_callback`).
+/// A NULL `callback` is no callback.
+///
+/// The callback runs on the client's network thread, after the world's lock
+/// is released, so it may make any `brp_*` call (requests, stats) except
+/// `brp_pose_client_stop` or `brp_pose_client_free` of its own client (they
+/// wait for it). No frame is received while it runs, so it should be quick.
+/// It must not unwind (a C++ exception) into the library.
+///
+/// Thread safety: callable from any thread. Lifetime: `user_data` must stay
+/// valid until `brp_pose_client_stop` or `brp_pose_client_free` of this
+/// client returns; no callback runs after that.
+///
+/// # Safety
+/// As `brp_pose_client_start`; `callback` is NULL or a function that may be
+/// called as described, with `user_data`, from another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn brp_pose_client_start_with_callback(
+    app: *const BrpApp,
+    config_json: *const c_char,
+    callback: BrpPoseCallback,
+    user_data: *mut c_void,
+    out_client: *mut *mut BrpPoseClient,
+) -> BrpStatus {
+    call("brp_pose_client_start_with_callback", || {
+        let observer = callback.map(|function| {
+            let callback = PoseCallback {
+                function,
+                user_data,
+            };
+            Arc::new(move |event: &FrameEvent| callback.call(event)) as FrameObserver
+        });
+        // SAFETY: guaranteed by the caller.
+        unsafe { start(app, config_json, observer, out_client) }
+    })
+}
+
+/// The body of both start functions.
+///
+/// # Safety
+/// As `brp_pose_client_start`.
+unsafe fn start(
+    app: *const BrpApp,
+    config_json: *const c_char,
+    observer: Option<FrameObserver>,
+    out_client: *mut *mut BrpPoseClient,
+) -> Result<(), Failure> {
+    // SAFETY: guaranteed by the caller.
+    let (app, config, out) = unsafe {
+        (
+            handle(app, "app")?,
+            text(config_json, "config_json")?,
+            Out::new(out_client, "out_client")?,
+        )
+    };
+    let config =
+        ClientConfig::from_json(config).map_err(|e| failure(BrpStatus::InvalidConfig, &e))?;
+    let started = match observer {
+        Some(observer) => PoseClient::start_with_observer(app.app(), config, observer),
+        None => PoseClient::start(app.app(), config),
+    };
+    let client = started.map_err(|e| {
+        let status = if e.code == brp::code::INTERNAL_ERROR {
+            BrpStatus::Internal
+        } else {
+            BrpStatus::InvalidConfig
+        };
+        failure(status, &e)
+    })?;
+    out.write(Box::into_raw(Box::new(BrpPoseClient {
+        client: Mutex::new(client),
+    })));
+    Ok(())
 }
 
 /// Writes the client's statistics as of now, as JSON text, to
@@ -160,14 +251,16 @@ pub unsafe extern "C" fn brp_pose_client_stats(
     })
 }
 
-/// Disconnects and stops the client; no pose applies after this returns
-/// and its statistics then say `"stopped"`. Stopping again does nothing.
+/// Disconnects and stops the client; no pose applies and no callback runs
+/// after this returns, and its statistics then say `"stopped"`. Stopping
+/// again does nothing.
 ///
 /// Waits for a pose being applied, which takes the world's lock: it must
 /// not be called from code running under that lock (no `brp_*` callback
 /// does).
 ///
-/// Thread safety: callable from any thread, including a session callback.
+/// Thread safety: callable from any thread, including a session callback,
+/// but not from the client's own `brp_pose_callback`.
 ///
 /// # Safety
 /// `client` is NULL or a live handle from `brp_pose_client_start`.

@@ -2,11 +2,11 @@
 
 use crate::app::App;
 use crate::error;
-use brp::pose::{ClientConfig, ConnectionState, Stats};
-use pyo3::exceptions::PyValueError;
+use brp::pose::{ClientConfig, ConnectionState, FrameEvent, FrameObserver, Stats};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How often `wait_connected` looks at the connection state.
@@ -28,11 +28,42 @@ impl PoseClient {
 #[pymethods]
 impl PoseClient {
     /// Starts connecting to the configured controller in the background.
+    /// `on_frame`, if given, is called with a dict per applied frame (with
+    /// the GIL, on the client's network thread); exceptions it raises are
+    /// reported as unraisable.
     #[new]
-    fn new(py: Python<'_>, app: &App, config_json: &str) -> PyResult<Self> {
+    #[pyo3(signature = (app, config_json, on_frame=None))]
+    fn new(
+        py: Python<'_>,
+        app: &App,
+        config_json: &str,
+        on_frame: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        if let Some(callable) = &on_frame
+            && !callable.bind(py).is_callable()
+        {
+            return Err(PyTypeError::new_err("on_frame must be callable or None"));
+        }
+        let observer = on_frame.map(|callable| -> FrameObserver {
+            Arc::new(move |event: &FrameEvent| {
+                // Nothing can observe a frame once the interpreter is gone.
+                let _ = Python::try_attach(|py| {
+                    let called =
+                        event_dict(py, event).and_then(|event| callable.call1(py, (event,)));
+                    if let Err(failure) = called {
+                        failure.write_unraisable(py, Some(callable.bind(py)));
+                    }
+                });
+            })
+        });
         py.detach(|| {
             let config = ClientConfig::from_json(config_json)?;
-            brp::pose::PoseClient::start(&app.inner, config)
+            match observer {
+                Some(observer) => {
+                    brp::pose::PoseClient::start_with_observer(&app.inner, config, observer)
+                }
+                None => brp::pose::PoseClient::start(&app.inner, config),
+            }
         })
         .map(|client| Self {
             inner: Mutex::new(client),
@@ -74,14 +105,25 @@ impl PoseClient {
 }
 
 impl Drop for PoseClient {
-    /// Stops with the GIL released: the applier thread may be waiting for it
-    /// in a session callback, and stopping waits for that thread.
+    /// Stops with the GIL released: the network thread may be waiting for it
+    /// in an `on_frame` or session callback, and stopping waits for it.
     fn drop(&mut self) {
         let client = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
         if Python::try_attach(|py| py.detach(|| client.stop())).is_none() {
             client.stop();
         }
     }
+}
+
+/// `event` as a dict keyed like its JSON.
+fn event_dict<'py>(py: Python<'py>, event: &FrameEvent) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("detected", event.detected)?;
+    dict.set_item("sequence", event.sequence)?;
+    dict.set_item("timestamp", event.timestamp)?;
+    dict.set_item("capture_time_ns", event.capture_time_ns)?;
+    dict.set_item("latency_ms", event.latency_ms)?;
+    Ok(dict)
 }
 
 /// `stats` as a dict keyed like the statistics' JSON.
