@@ -311,7 +311,12 @@ fn the_observer_sees_every_applied_frame_in_order() {
     let seen: Vec<_> = events.iter().map(|e| (e.detected, e.sequence)).collect();
     assert_eq!(
         seen,
-        [(true, Some(1)), (false, None), (true, Some(3)), (true, Some(4))]
+        [
+            (true, Some(1)),
+            (false, None),
+            (true, Some(3)),
+            (true, Some(4))
+        ]
     );
     assert_eq!(events[0].capture_time_ns, Some(1_700_000_000_000_000_000));
     assert!(events[0].latency_ms.is_some() && events[2].latency_ms.is_none());

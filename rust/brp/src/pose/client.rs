@@ -133,7 +133,12 @@ impl PoseClient {
             if APPLYING.get() != shared {
                 // Waits for the frame being applied; a panic there left
                 // nothing to repair.
-                drop(self.shared.gate.lock().unwrap_or_else(PoisonError::into_inner));
+                drop(
+                    self.shared
+                        .gate
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner),
+                );
             }
             runtime.shutdown_background();
             self.shared.recorder.set_state(ConnectionState::Stopped);
@@ -314,7 +319,9 @@ impl Connection {
         let frame = match decoded {
             Ok(frame) => frame,
             Err(e) => {
-                shared.recorder.error(|s| s.decode_errors += 1, e.to_string());
+                shared
+                    .recorder
+                    .error(|s| s.decode_errors += 1, e.to_string());
                 return true;
             }
         };

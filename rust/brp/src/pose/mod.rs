@@ -38,9 +38,9 @@ pub use apply::{push_frame, register};
 pub use client::PoseClient;
 pub use components::{Landmark, PoseLandmarks, PoseNotDetected};
 pub use config::{Backoff, ClientConfig, OVERSIZE_FACTOR, Target};
-pub use event::{FrameEvent, FrameObserver};
 /// The code `flatc` generates from `schema/detection.fbs` (readers,
 /// builders and the verifier of `DetectionMessage`).
 pub use detection_generated::detection as schema;
+pub use event::{FrameEvent, FrameObserver};
 pub use frame::{DecodeError, Frame};
 pub use stats::{ConnectionState, Stats};
