@@ -302,7 +302,6 @@ fn the_observer_sees_every_applied_frame_in_order() {
         client.stats().decode_errors == 1
     });
     client.stop();
-    peer.send_frame(&Frame::Pose(pose(5)));
 
     let events = events.lock().expect("events").clone();
     let stats = client.stats();
