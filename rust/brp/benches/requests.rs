@@ -118,7 +118,7 @@ fn poll_wake(c: &mut Criterion) {
         thread::spawn(move || {
             while let Some(response) = session.receive(None) {
                 let now = Instant::now();
-                let answer = response.result.expect("POLL answered");
+                let answer = response.to_json();
                 if woke_tx.send((now, watermark_of(&answer))).is_err() {
                     break;
                 }

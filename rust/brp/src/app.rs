@@ -7,7 +7,7 @@ use crate::host::Host;
 use crate::params::Params;
 use crate::parked::{self, Completion, Fired, Owner, ParkedPoll};
 use crate::poll::Poll;
-use crate::protocol::{self, Request, Response};
+use crate::protocol::{self, Body, Request, Response};
 use crate::session::Session;
 use bevy_ecs::component::Component;
 use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
@@ -225,8 +225,8 @@ impl App {
     fn execute(
         &self,
         params: &Value,
-        f: impl FnOnce(&mut Host, &Params) -> (bool, BrpResult<Value>),
-    ) -> BrpResult<Value> {
+        f: impl FnOnce(&mut Host, &Params) -> (bool, BrpResult<Body>),
+    ) -> BrpResult<Body> {
         let params = Params::new(params)?;
         let mut host = self.host();
         let (changed, result) = catch_unwind(AssertUnwindSafe(|| f(&mut host, &params)))
@@ -273,7 +273,8 @@ impl App {
         }
         match poll.answer(&mut host) {
             Ok(None) => {}
-            other => return respond(other.map(|answer| answer.unwrap_or_default())),
+            Ok(Some(answer)) => return respond(Ok(answer)),
+            Err(error) => return respond(Err(error)),
         }
         if owner != Owner::NONE && host.parked.contains(owner, id) {
             return respond(Err(BrpError::new(

@@ -7,10 +7,10 @@ use crate::error::BrpResult;
 use crate::handlers;
 use crate::host::Host;
 use crate::params::Params;
-use serde_json::Value;
+use crate::protocol::Body;
 
 /// A request handler: reads params, acts on the world, returns the response.
-pub type Handler = fn(&mut Host, &Params) -> BrpResult<Value>;
+pub type Handler = fn(&mut Host, &Params) -> BrpResult<Body>;
 
 /// How a request is carried out.
 #[derive(Clone, Copy)]

@@ -6,28 +6,25 @@ use crate::entity_id;
 use crate::error::{BrpError, BrpResult, code};
 use crate::host::Host;
 use crate::params::{self, Params};
-use crate::query::QuerySpec;
+use crate::protocol::{Body, body, ok};
+use crate::query::{QuerySpec, Rows};
 use crate::value::{self, Decoded};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::{ChildOf, Children};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
-/// The response of a request that returns nothing else.
-fn ok() -> Value {
-    json!({ "status": "OK" })
-}
-
 /// PING: `{}` → `{"status": "OK"}`.
-pub fn ping(_: &mut Host, params: &Params) -> BrpResult<Value> {
+pub fn ping(_: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&[])?;
-    Ok(ok())
+    ok()
 }
 
 /// GET: `{entity, components}` → `{"components": {name: {"JSON": text}}}`.
 ///
 /// Every named component must be present; otherwise the error lists the
 /// missing ones.
-pub fn get(host: &mut Host, params: &Params) -> BrpResult<Value> {
+pub fn get(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["entity", "components"])?;
     let names = params.names("components")?;
     let components = names
@@ -37,13 +34,11 @@ pub fn get(host: &mut Host, params: &Params) -> BrpResult<Value> {
     let id = params.str("entity")?;
     let entity = host.entity(id)?;
     let registry = host.registry.read();
-    let mut values = Map::with_capacity(names.len());
+    let mut values = Vec::with_capacity(names.len());
     let mut missing = Vec::new();
     for (name, component) in names.iter().zip(components) {
         match value::read(entity, component, &registry) {
-            Some(text) => {
-                values.insert((*name).to_owned(), value::wrap(text?));
-            }
+            Some(text) => values.push((*name, text?)),
             None => missing.push(*name),
         }
     }
@@ -54,23 +49,43 @@ pub fn get(host: &mut Host, params: &Params) -> BrpResult<Value> {
         )
         .with_data(json!({ "missing": missing })));
     }
-    Ok(value::single("components", Value::Object(values)))
+    /// `{name: {"JSON": text}}` in the order requested.
+    struct Components<'a>(&'a [(&'a str, String)]);
+    impl Serialize for Components<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_map(
+                self.0
+                    .iter()
+                    .map(|(name, text)| (name, value::Wrapped(text))),
+            )
+        }
+    }
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        components: Components<'a>,
+    }
+    body(&Answer {
+        components: Components(&values),
+    })
 }
 
 /// QUERY: `{data, filter}` → `{"entities": [{"id", name: value, has-name: bool}]}`,
 /// ordered by entity id.
-pub fn query(host: &mut Host, params: &Params) -> BrpResult<Value> {
+pub fn query(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["data", "filter"])?;
     let spec = QuerySpec::parse(params, &host.names, false)?;
     let entities = spec.matches(host);
-    Ok(value::single(
-        "entities",
-        Value::Array(spec.rows(host, &entities)?),
-    ))
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        entities: Rows<'a>,
+    }
+    body(&Answer {
+        entities: spec.rows(host, &entities),
+    })
 }
 
 /// SPAWN: `{components}` → `{"entity": "<id>"}`.
-pub fn spawn(host: &mut Host, params: &Params) -> BrpResult<Value> {
+pub fn spawn(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["components"])?;
     let decoded = decode_all(host, params.object("components")?, None)?;
     let registry = host.registry.read();
@@ -78,23 +93,26 @@ pub fn spawn(host: &mut Host, params: &Params) -> BrpResult<Value> {
     for value in decoded {
         value.insert(&mut entity, &registry);
     }
-    Ok(value::single(
-        "entity",
-        Value::String(entity_id::format(entity.id())),
-    ))
+    #[derive(Serialize)]
+    struct Answer {
+        entity: String,
+    }
+    body(&Answer {
+        entity: entity_id::format(entity.id()),
+    })
 }
 
 /// DESTROY: `{entity}` → `{"status": "OK"}`. The entity's descendants
 /// (through `Children`) are destroyed with it, as Bevy's `despawn` does.
-pub fn destroy(host: &mut Host, params: &Params) -> BrpResult<Value> {
+pub fn destroy(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["entity"])?;
     let entity = host.entity(params.str("entity")?)?.id();
     host.world.despawn(entity);
-    Ok(ok())
+    ok()
 }
 
 /// INSERT: `{entity, components}` → `{"status": "OK"}`; replaces existing values.
-pub fn insert(host: &mut Host, params: &Params) -> BrpResult<Value> {
+pub fn insert(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["entity", "components"])?;
     let components = params.object("components")?;
     let entity = host.entity(params.str("entity")?)?.id();
@@ -104,11 +122,11 @@ pub fn insert(host: &mut Host, params: &Params) -> BrpResult<Value> {
     for value in decoded {
         value.insert(&mut entity, &registry);
     }
-    Ok(ok())
+    ok()
 }
 
 /// REMOVE: `{entity, components}` → `{"status": "OK"}`; absent components are ignored.
-pub fn remove(host: &mut Host, params: &Params) -> BrpResult<Value> {
+pub fn remove(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["entity", "components"])?;
     let names = params.names("components")?;
     let entity = host.entity(params.str("entity")?)?.id();
@@ -120,12 +138,12 @@ pub fn remove(host: &mut Host, params: &Params) -> BrpResult<Value> {
     for id in ids {
         entity.remove_by_id(id);
     }
-    Ok(ok())
+    ok()
 }
 
 /// REPARENT: `{entity, parent}` → `{"status": "OK"}`. `parent: null` makes the
 /// entity a root. The old parent's `Children` is updated in the same step.
-pub fn reparent(host: &mut Host, params: &Params) -> BrpResult<Value> {
+pub fn reparent(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["entity", "parent"])?;
     let entity = host.entity(params.str("entity")?)?.id();
     let parent = match params.get("parent") {
@@ -151,7 +169,7 @@ pub fn reparent(host: &mut Host, params: &Params) -> BrpResult<Value> {
         Some(parent) => entity.insert(ChildOf(parent)),
         None => entity.remove::<ChildOf>(),
     };
-    Ok(ok())
+    ok()
 }
 
 /// Resolves and decodes every component of a SPAWN or INSERT, checking a

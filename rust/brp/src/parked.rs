@@ -9,7 +9,7 @@
 use crate::error::{BrpError, code};
 use crate::host::Host;
 use crate::poll::Poll;
-use crate::protocol::Response;
+use crate::protocol::{Body, Response};
 use std::time::Instant;
 
 /// Delivers a parked request's response to whoever waits for it.
@@ -62,7 +62,7 @@ impl Fired {
         self.0.is_empty()
     }
 
-    fn push(&mut self, poll: ParkedPoll, result: Result<serde_json::Value, BrpError>) {
+    fn push(&mut self, poll: ParkedPoll, result: Result<Body, BrpError>) {
         self.0.push((
             poll.complete,
             Response {

@@ -14,12 +14,14 @@
 use crate::error::{BrpError, BrpResult};
 use crate::host::Host;
 use crate::params::Params;
-use crate::query::QuerySpec;
+use crate::protocol::{Body, body};
+use crate::query::{QuerySpec, Rows};
 use bevy_ecs::change_detection::Tick;
 use bevy_ecs::component::ComponentId;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::world::EntityRef;
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
@@ -87,7 +89,7 @@ impl Poll {
     }
 
     /// The answer, if the POLL should answer now; `None` to stay parked.
-    pub fn answer(&self, host: &mut Host) -> BrpResult<Option<Value>> {
+    pub fn answer(&self, host: &mut Host) -> BrpResult<Option<Body>> {
         let now = host.world.change_tick();
         let entities = self.spec.matches(host);
         let digest = self.digest(host, &entities);
@@ -132,13 +134,16 @@ impl Poll {
             tick: now.get(),
             digest,
         };
-        let mut answer = Map::with_capacity(2);
-        answer.insert(
-            "entities".to_owned(),
-            Value::Array(self.spec.rows(host, &rows)?),
-        );
-        answer.insert("watermark".to_owned(), Value::String(watermark.to_text()));
-        Ok(Some(Value::Object(answer)))
+        #[derive(Serialize)]
+        struct Answer<'a> {
+            entities: Rows<'a>,
+            watermark: String,
+        }
+        let answer = Answer {
+            entities: self.spec.rows(host, &rows),
+            watermark: watermark.to_text(),
+        };
+        body(&answer).map(Some)
     }
 
     /// Hashes which entities match and which optional components they have.

@@ -5,6 +5,7 @@ use crate::dispatch::{self, Method};
 use crate::error::{BrpError, BrpResult};
 use crate::params;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -18,13 +19,32 @@ pub struct Request {
     pub params: Value,
 }
 
+/// The `response` value of a successful request, as JSON text: handlers
+/// write their answers straight to text, without a tree of `Value`s.
+pub type Body = Box<RawValue>;
+
+/// Serializes `value` as a response body.
+pub fn body(value: &impl Serialize) -> BrpResult<Body> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| BrpError::component(format!("cannot write the answer: {e}")))
+}
+
+/// The body of a request that returns nothing else: `{"status": "OK"}`.
+pub fn ok() -> BrpResult<Body> {
+    #[derive(Serialize)]
+    struct Status {
+        status: &'static str,
+    }
+    body(&Status { status: "OK" })
+}
+
 /// A response: the request's id (`None` when it could not be read) and the
 /// handler's result.
 pub struct Response {
     /// The request's id.
     pub id: Option<u64>,
-    /// The `response` value or the error.
-    pub result: BrpResult<Value>,
+    /// The `response` body or the error.
+    pub result: BrpResult<Body>,
 }
 
 impl Response {
@@ -33,7 +53,10 @@ impl Response {
         let mut object = Map::with_capacity(2);
         object.insert("id".to_owned(), self.id.map_or(Value::Null, Value::from));
         match &self.result {
-            Ok(response) => object.insert("response".to_owned(), response.clone()),
+            Ok(body) => object.insert(
+                "response".to_owned(),
+                serde_json::from_str(body.get()).unwrap_or_default(),
+            ),
             Err(error) => object.insert("error".to_owned(), error.to_json()),
         };
         Value::Object(object)
@@ -45,16 +68,16 @@ impl Response {
         struct Wire<'a> {
             id: Option<u64>,
             #[serde(skip_serializing_if = "Option::is_none")]
-            response: Option<&'a Value>,
+            response: Option<&'a RawValue>,
             #[serde(skip_serializing_if = "Option::is_none")]
             error: Option<Value>,
         }
         let wire = Wire {
             id: self.id,
-            response: self.result.as_ref().ok(),
+            response: self.result.as_ref().ok().map(|body| &**body),
             error: self.result.as_ref().err().map(BrpError::to_json),
         };
-        // Serializing a `Value` into a `String` cannot fail.
+        // Writing JSON values and raw JSON into a `String` cannot fail.
         serde_json::to_string(&wire).unwrap_or_default()
     }
 }

@@ -10,6 +10,9 @@ use crate::value;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::query::QueryBuilder;
 use bevy_ecs::world::EntityRef;
+use bevy_reflect::TypeRegistry;
+use serde::ser::{Error as _, SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// A component as the client named it, and what the name resolved to.
@@ -134,36 +137,63 @@ impl QuerySpec {
         entities
     }
 
-    /// The result row of `entity`: its id, selected values and `has` flags.
-    pub fn row(&self, host: &Host, entity: EntityRef) -> BrpResult<Value> {
-        let registry = host.registry.read();
-        let mut row =
-            Map::with_capacity(1 + self.components.len() + self.optional.len() + self.has.len());
-        row.insert(
-            "id".to_owned(),
-            Value::String(entity_id::format(entity.id())),
-        );
-        for selected in self.components.iter().chain(&self.optional) {
-            if let Some(text) = value::read(entity, &selected.component, &registry) {
-                row.insert(selected.key.clone(), value::wrap(text?));
+    /// The result rows of `entities`, written as a JSON list when serialized.
+    pub fn rows<'a>(&'a self, host: &'a Host, entities: &'a [Entity]) -> Rows<'a> {
+        Rows {
+            spec: self,
+            host,
+            entities,
+        }
+    }
+}
+
+/// The rows of a QUERY or POLL answer: for each entity its id, selected
+/// values and `has` flags, written straight to the output.
+pub struct Rows<'a> {
+    spec: &'a QuerySpec,
+    host: &'a Host,
+    entities: &'a [Entity],
+}
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let registry = self.host.registry.read();
+        let mut list = serializer.serialize_seq(None)?;
+        for entity in self.entities.iter().filter_map(|&e| self.host.visible(e)) {
+            list.serialize_element(&Row {
+                spec: self.spec,
+                entity,
+                registry: &registry,
+            })?;
+        }
+        list.end()
+    }
+}
+
+struct Row<'a> {
+    spec: &'a QuerySpec,
+    entity: EntityRef<'a>,
+    registry: &'a TypeRegistry,
+}
+
+impl Serialize for Row<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let spec = self.spec;
+        let mut row = serializer.serialize_map(None)?;
+        row.serialize_entry("id", &entity_id::format(self.entity.id()))?;
+        for selected in spec.components.iter().chain(&spec.optional) {
+            if let Some(text) = value::read(self.entity, &selected.component, self.registry) {
+                let text = text.map_err(|e| S::Error::custom(e.message))?;
+                row.serialize_entry(&selected.key, &value::Wrapped(&text))?;
             }
         }
-        for selected in &self.has {
-            row.insert(
-                selected.key.clone(),
-                Value::Bool(entity.contains_id(selected.component.id)),
-            );
+        for selected in &spec.has {
+            row.serialize_entry(
+                &selected.key,
+                &self.entity.contains_id(selected.component.id),
+            )?;
         }
-        Ok(Value::Object(row))
-    }
-
-    /// The rows of `entities`, as `{"entities": [...]}`'s list.
-    pub fn rows(&self, host: &Host, entities: &[Entity]) -> BrpResult<Vec<Value>> {
-        entities
-            .iter()
-            .filter_map(|&entity| host.visible(entity))
-            .map(|entity| self.row(host, entity))
-            .collect()
+        row.end()
     }
 }
 

@@ -203,7 +203,7 @@ impl Session {
                 BrpError::invalid_params("params.id must be the id of a parked POLL")
             })?;
             if self.cancel(target) {
-                Ok(serde_json::json!({ "status": "OK" }))
+                protocol::ok()
             } else {
                 Err(BrpError::invalid_params(format!(
                     "no POLL {target} is parked in this session"

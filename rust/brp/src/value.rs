@@ -20,8 +20,9 @@ use bevy_reflect::serde::{
 };
 use bevy_reflect::{PartialReflect, Reflect, ReflectFromReflect, TypeRegistration, TypeRegistry};
 use serde::de::{DeserializeSeed, Error as _};
-use serde::{Deserialize, Deserializer, Serializer};
-use serde_json::{Map, Value};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 use std::any::TypeId;
 
 /// A value decoded from the wire for one component, ready to insert.
@@ -65,16 +66,15 @@ impl Decoded {
     }
 }
 
-/// Wraps JSON text in the seed's nesting: `{"JSON": text}`.
-pub fn wrap(text: String) -> Value {
-    single("JSON", Value::String(text))
-}
+/// JSON text in the seed's nesting, written as `{"JSON": text}`.
+pub struct Wrapped<'a>(pub &'a str);
 
-/// The object `{key: value}`, moving `value` in (`json!` would copy it).
-pub fn single(key: &str, value: Value) -> Value {
-    let mut object = Map::with_capacity(1);
-    object.insert(key.to_owned(), value);
-    Value::Object(object)
+impl Serialize for Wrapped<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry("JSON", self.0)?;
+        map.end()
+    }
 }
 
 /// Returns the JSON text inside `{"JSON": text}`.
