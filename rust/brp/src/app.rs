@@ -264,7 +264,7 @@ impl App {
             Err(error) => return respond(Err(error)),
         };
         let mut host = self.host();
-        let poll = match Poll::parse(&params, &host) {
+        let mut poll = match Poll::parse(&params, &host) {
             Ok(poll) => poll,
             Err(error) => return respond(Err(error)),
         };

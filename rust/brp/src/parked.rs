@@ -131,7 +131,7 @@ pub fn wake(host: &mut Host) -> Fired {
         return fired;
     }
     let polls = std::mem::take(&mut host.parked.polls);
-    for parked in polls {
+    for mut parked in polls {
         match parked.poll.answer(host) {
             Ok(None) => host.parked.polls.push(parked),
             Ok(Some(answer)) => fired.push(parked, Ok(answer)),

@@ -19,6 +19,7 @@ use crate::query::{QuerySpec, Rows};
 use bevy_ecs::change_detection::Tick;
 use bevy_ecs::component::ComponentId;
 use bevy_ecs::entity::Entity;
+use bevy_ecs::query::QueryState;
 use bevy_ecs::world::EntityRef;
 use serde::Serialize;
 use serde_json::Value;
@@ -56,6 +57,8 @@ impl Watermark {
 /// A parsed POLL request.
 pub struct Poll {
     spec: QuerySpec,
+    /// The spec's ECS query, built at the first evaluation and kept.
+    query: Option<QueryState<Entity>>,
     watermark: Option<Watermark>,
     /// How long the POLL may stay parked before it fails with
     /// [`code::TIMEOUT`](crate::code::TIMEOUT); `None` waits for ever.
@@ -83,15 +86,20 @@ impl Poll {
         };
         Ok(Self {
             spec: QuerySpec::parse(params, &host.names, true)?,
+            query: None,
             watermark,
             timeout,
         })
     }
 
     /// The answer, if the POLL should answer now; `None` to stay parked.
-    pub fn answer(&self, host: &mut Host) -> BrpResult<Option<Body>> {
+    pub fn answer(&mut self, host: &mut Host) -> BrpResult<Option<Body>> {
         let now = host.world.change_tick();
-        let entities = self.spec.matches(host);
+        let query = match &mut self.query {
+            Some(query) => query,
+            None => self.query.insert(self.spec.query(host)),
+        };
+        let entities = QuerySpec::matches_of(query, host);
         let digest = self.digest(host, &entities);
         let since = self.watermark.map(|w| Tick::new(w.tick.wrapping_sub(1)));
         // Whether any of `ids` changed on `entity` at or after the watermark.

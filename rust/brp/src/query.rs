@@ -8,7 +8,7 @@ use crate::host::Host;
 use crate::params::{self, Params};
 use crate::value;
 use bevy_ecs::entity::Entity;
-use bevy_ecs::query::QueryBuilder;
+use bevy_ecs::query::{QueryBuilder, QueryState};
 use bevy_ecs::world::EntityRef;
 use bevy_reflect::TypeRegistry;
 use serde::ser::{Error as _, SerializeMap, SerializeSeq};
@@ -116,6 +116,13 @@ impl QuerySpec {
 
     /// The matching entities, ordered by id.
     pub fn matches(&self, host: &mut Host) -> Vec<Entity> {
+        let mut query = self.query(host);
+        Self::matches_of(&mut query, host)
+    }
+
+    /// The ECS query that selects the matching entities; keeping it saves
+    /// rebuilding it for every evaluation (a parked POLL does).
+    pub fn query(&self, host: &mut Host) -> QueryState<Entity> {
         let mut builder = QueryBuilder::<Entity>::new(&mut host.world);
         for component in self
             .components
@@ -131,7 +138,11 @@ impl QuerySpec {
         for &hidden in &host.hidden {
             builder.without_id(hidden);
         }
-        let mut query = builder.build();
+        builder.build()
+    }
+
+    /// The entities `query` (from [`QuerySpec::query`]) matches, ordered by id.
+    pub fn matches_of(query: &mut QueryState<Entity>, host: &Host) -> Vec<Entity> {
         let mut entities: Vec<Entity> = query.iter(&host.world).collect();
         entities.sort_unstable_by_key(|e| (e.index_u32(), e.generation().to_bits()));
         entities
