@@ -304,7 +304,7 @@ impl Connection {
         }
     }
 
-    /// Decodes `message` and applies it, then tells the observer; a bad
+    /// Decodes `frame` and applies it, then tells the observer; a bad
     /// frame is counted and skipped. False once the client has stopped.
     fn apply(&mut self, frame: &Pending) -> bool {
         let shared = &*self.shared;
