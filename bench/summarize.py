@@ -54,6 +54,12 @@ def main() -> int:
         ("GET / serde_json floor", "rust/get/brp", "rust/get/serde_json_floor", 3.0),
         ("POLL wake / Condvar floor", "rust/poll_wake/brp", "rust/poll_wake/condvar_floor", 3.0),
         (
+            "QUERY 1k / serde_json floor",
+            "rust/query/brp/1000",
+            "rust/query/serde_json_floor/1000",
+            None,
+        ),
+        (
             "pose decode+apply / FlatBuffers decode",
             "rust/pose/decode_apply",
             "rust/pose/flatbuffers_decode_floor",

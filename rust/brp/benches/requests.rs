@@ -99,6 +99,12 @@ fn query(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("brp", n), &n, |b, _| {
             b.iter(|| app.request(black_box(query)));
         });
+        // The floor: writing the same answer from a ready JSON tree, the
+        // least any JSON-out call must do for it.
+        let response: Value = serde_json::from_str(&answer).expect("response JSON");
+        group.bench_with_input(BenchmarkId::new("serde_json_floor", n), &n, |b, _| {
+            b.iter(|| serde_json::to_string(black_box(&response)).expect("serialize"));
+        });
     }
     group.finish();
 }
