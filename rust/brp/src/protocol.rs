@@ -114,7 +114,7 @@ pub fn parse(text: &str) -> Result<Request, Response> {
 }
 
 /// Reads a request from its parsed JSON.
-pub fn parse_value(value: Value) -> Result<Request, Response> {
+fn parse_value(value: Value) -> Result<Request, Response> {
     let fail = |id, error| Response {
         id,
         result: Err(error),
