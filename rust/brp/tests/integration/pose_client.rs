@@ -2,13 +2,11 @@
 //! the world, bad frames are skipped, the connection is re-established,
 //! newest wins, and `wss://` works with a configured CA.
 
-mod pose_support;
-
+use crate::pose_support::{Server, pose, tls_acceptor, wait_until};
 use brp::App;
 use brp::pose::{
     Backoff, ClientConfig, ConnectionState, Frame, FrameEvent, FrameObserver, PoseClient, Target,
 };
-use pose_support::{Server, pose, tls_acceptor, wait_until};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use tokio_tungstenite::tungstenite::Message;

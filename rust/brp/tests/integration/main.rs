@@ -1,0 +1,9 @@
+//! The core crate's integration tests, in one binary: each module drives
+//! the public API the way a host program does.
+
+mod app;
+mod conformance;
+mod poll;
+mod pose_client;
+mod pose_frames;
+mod pose_support;
