@@ -208,7 +208,7 @@ unsafe fn start(
         None => PoseClient::start(app.app(), config),
     };
     let client = started.map_err(|e| {
-        let status = if e.code == brp::code::INTERNAL_ERROR {
+        let status = if e.code == brp::ErrorCode::InternalError {
             BrpStatus::Internal
         } else {
             BrpStatus::InvalidConfig

@@ -1,30 +1,20 @@
 //! Core errors as Python exceptions, and the error codes as module constants.
 
-use brp::{BrpError, code};
+use brp::{BrpError, ErrorCode};
 use pyo3::prelude::*;
 
-/// The error codes of `brp::code`, exported under the same names so the
-/// Python package never repeats the numbers.
-const CODES: &[(&str, i32)] = &[
-    ("PARSE_ERROR", code::PARSE_ERROR),
-    ("INVALID_REQUEST", code::INVALID_REQUEST),
-    ("UNKNOWN_REQUEST", code::UNKNOWN_REQUEST),
-    ("INVALID_PARAMS", code::INVALID_PARAMS),
-    ("INTERNAL_ERROR", code::INTERNAL_ERROR),
-    ("ENTITY_NOT_FOUND", code::ENTITY_NOT_FOUND),
-    ("COMPONENT_ERROR", code::COMPONENT_ERROR),
-    ("COMPONENT_NOT_PRESENT", code::COMPONENT_NOT_PRESENT),
-    ("SELF_REPARENT", code::SELF_REPARENT),
-    ("CANCELLED", code::CANCELLED),
-    ("DUPLICATE_ID", code::DUPLICATE_ID),
-    ("TIMEOUT", code::TIMEOUT),
-];
-
-/// Adds every error code to `module`.
+/// Adds every error code of the core's table to `module` as a constant
+/// of the same name, and the table itself as `ERROR_CODES`, a tuple of
+/// `(code, name, meaning)`, so the Python package never repeats it.
 pub fn add_codes(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    CODES
+    for code in ErrorCode::ALL {
+        module.add(code.name(), code.code())?;
+    }
+    let table: Vec<(i32, &str, &str)> = ErrorCode::ALL
         .iter()
-        .try_for_each(|(name, value)| module.add(*name, *value))
+        .map(|code| (code.code(), code.name(), code.meaning()))
+        .collect();
+    module.add("ERROR_CODES", pyo3::types::PyTuple::new(module.py(), table)?)
 }
 
 /// The `brp.errors.BrpError` subclass for `error`'s code, made by

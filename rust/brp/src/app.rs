@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::dispatch::Action;
-use crate::error::{BrpError, BrpResult, code};
+use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::host::Host;
 use crate::params::Params;
 use crate::parked::{self, Completion, Fired, Owner, ParkedPoll};
@@ -131,7 +131,7 @@ impl App {
         self.mutate(|world, _| f(world))
     }
 
-    /// Fails every parked POLL with [`code::CANCELLED`] and refuses new
+    /// Fails every parked POLL with [`ErrorCode::Cancelled`] and refuses new
     /// ones. Other requests keep working while handles to the app exist.
     pub fn close(&self) {
         let fired = {
@@ -278,7 +278,7 @@ impl App {
         }
         if owner != Owner::NONE && host.parked.contains(owner, id) {
             return respond(Err(BrpError::new(
-                code::DUPLICATE_ID,
+                ErrorCode::DuplicateId,
                 format!("POLL {id} is already parked"),
             )));
         }
@@ -363,5 +363,5 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn cancelled(id: u64, why: &str) -> BrpError {
-    BrpError::new(code::CANCELLED, format!("POLL {id} was cancelled: {why}"))
+    BrpError::new(ErrorCode::Cancelled, format!("POLL {id} was cancelled: {why}"))
 }

@@ -68,7 +68,7 @@ mod tests {
             "3v4294967296",
         ] {
             let err = parse(bad).expect_err(bad);
-            assert_eq!(err.code, crate::error::code::INVALID_PARAMS, "{bad}");
+            assert_eq!(err.code, crate::ErrorCode::InvalidParams, "{bad}");
             assert!(err.message.contains("malformed entity id"), "{bad}");
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::components::ComponentRef;
 use crate::entity_id;
-use crate::error::{BrpError, BrpResult, code};
+use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::host::Host;
 use crate::params::{self, Params};
 use crate::protocol::{Body, body, ok};
@@ -44,7 +44,7 @@ pub fn get(host: &mut Host, params: &Params) -> BrpResult<Body> {
     }
     if !missing.is_empty() {
         return Err(BrpError::new(
-            code::COMPONENT_NOT_PRESENT,
+            ErrorCode::ComponentNotPresent,
             format!("entity {id} has no {}", quoted(&missing)),
         )
         .with_data(json!({ "missing": missing })));
@@ -189,7 +189,7 @@ fn decode_all(
         if let Some(ChildOf(parent)) = value.downcast_ref::<ChildOf>() {
             let parent = host.visible(*parent).map(|p| p.id()).ok_or_else(|| {
                 BrpError::new(
-                    code::ENTITY_NOT_FOUND,
+                    ErrorCode::EntityNotFound,
                     format!(
                         "`{name}` names entity {} which does not exist",
                         entity_id::format(*parent)
@@ -223,7 +223,7 @@ fn check_parent(host: &Host, entity: Option<Entity>, parent: Entity) -> BrpResul
     let id = entity_id::format(entity);
     if parent == entity {
         return Err(BrpError::new(
-            code::SELF_REPARENT,
+            ErrorCode::SelfReparent,
             format!("cannot make {id} its own parent"),
         ));
     }
@@ -232,7 +232,7 @@ fn check_parent(host: &Host, entity: Option<Entity>, parent: Entity) -> BrpResul
         match host.world.get::<ChildOf>(ancestor) {
             Some(&ChildOf(next)) if next == entity => {
                 return Err(BrpError::new(
-                    code::SELF_REPARENT,
+                    ErrorCode::SelfReparent,
                     format!(
                         "cannot make {id} a child of its own descendant {}",
                         entity_id::format(parent)

@@ -4,7 +4,7 @@
 use crate::components::ComponentNames;
 use crate::config::Config;
 use crate::entity_id;
-use crate::error::{BrpError, BrpResult, code};
+use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::parked::Parked;
 use bevy_ecs::component::{Component, ComponentId};
 use bevy_ecs::entity::Entity;
@@ -93,7 +93,7 @@ impl Host {
         let entity = entity_id::parse(id)?;
         self.visible(entity).ok_or_else(|| {
             BrpError::new(
-                code::ENTITY_NOT_FOUND,
+                ErrorCode::EntityNotFound,
                 format!("entity {id} does not exist"),
             )
         })

@@ -34,5 +34,5 @@ pub mod value;
 
 pub use app::App;
 pub use config::Config;
-pub use error::{BrpError, BrpResult, code};
+pub use error::{BrpError, BrpResult, ErrorCode};
 pub use session::Session;

@@ -6,7 +6,7 @@
 //! after the lock is released (see [`Fired::deliver`]), so they may call back
 //! into the app.
 
-use crate::error::{BrpError, code};
+use crate::error::{BrpError, ErrorCode};
 use crate::host::Host;
 use crate::poll::Poll;
 use crate::protocol::{Body, Response};
@@ -32,7 +32,7 @@ pub struct ParkedPoll {
     pub id: u64,
     /// What it waits for.
     pub poll: Poll,
-    /// When it gives up with [`code::TIMEOUT`].
+    /// When it gives up with [`ErrorCode::Timeout`].
     pub deadline: Option<Instant>,
     /// Where the answer goes.
     pub complete: Completion,
@@ -113,7 +113,7 @@ impl Parked {
             |p| p.deadline.is_some_and(|d| d <= now),
             |p| {
                 BrpError::new(
-                    code::TIMEOUT,
+                    ErrorCode::Timeout,
                     format!(
                         "POLL {} timed out; poll again with the same watermark",
                         p.id

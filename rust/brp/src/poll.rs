@@ -61,7 +61,7 @@ pub struct Poll {
     query: Option<QueryState<Entity>>,
     watermark: Option<Watermark>,
     /// How long the POLL may stay parked before it fails with
-    /// [`code::TIMEOUT`](crate::code::TIMEOUT); `None` waits for ever.
+    /// [`ErrorCode::Timeout`](ErrorCode::Timeout); `None` waits for ever.
     pub timeout: Option<Duration>,
 }
 

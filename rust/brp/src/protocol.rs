@@ -2,7 +2,7 @@
 //! `{"id", "response"}` or `{"id", "error"}` out.
 
 use crate::dispatch::{self, Method};
-use crate::error::{BrpError, BrpResult};
+use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::params;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -155,7 +155,7 @@ fn parse_value(value: Value) -> Result<Request, Response> {
         fail(
             Some(id),
             BrpError::new(
-                crate::error::code::UNKNOWN_REQUEST,
+                ErrorCode::UnknownRequest,
                 format!("unknown request {name:?}"),
             ),
         )

@@ -8,7 +8,7 @@
 
 use crate::app::App;
 use crate::dispatch::Action;
-use crate::error::{BrpError, code};
+use crate::error::{BrpError, ErrorCode};
 use crate::params::Params;
 use crate::parked::{Completion, Owner};
 use crate::protocol::{self, Request, Response};
@@ -148,7 +148,7 @@ impl Session {
         self.inner.outbox().callback = callback;
     }
 
-    /// Fails this session's parked POLL `id` with [`code::CANCELLED`];
+    /// Fails this session's parked POLL `id` with [`ErrorCode::Cancelled`];
     /// false if no such POLL is parked.
     pub fn cancel(&self, id: u64) -> bool {
         self.inner
@@ -156,7 +156,7 @@ impl Session {
             .cancel(self.inner.owner, id, "cancelled by the client")
     }
 
-    /// Fails every parked POLL of the session with [`code::CANCELLED`]
+    /// Fails every parked POLL of the session with [`ErrorCode::Cancelled`]
     /// (their responses are delivered first), refuses further requests, and
     /// returns once no callback of this session is running. Idempotent.
     pub fn close(&self) {
@@ -184,11 +184,11 @@ impl Session {
             result: Err(BrpError::new(code, message)),
         };
         if self.inner.outbox().closed {
-            return Err(refuse(code::CANCELLED, "the session is closed".to_owned()));
+            return Err(refuse(ErrorCode::Cancelled, "the session is closed".to_owned()));
         }
         if !self.inner.in_flight().insert(id) {
             return Err(refuse(
-                code::DUPLICATE_ID,
+                ErrorCode::DuplicateId,
                 format!("request id {id} is already in flight in this session"),
             ));
         }

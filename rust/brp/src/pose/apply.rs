@@ -6,7 +6,7 @@ use super::config::Target;
 use super::frame::Frame;
 use crate::app::App;
 use crate::entity_id;
-use crate::error::{BrpError, BrpResult, code};
+use crate::error::{BrpError, BrpResult, ErrorCode};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::name::Name;
 use bevy_ecs::world::World;
@@ -52,7 +52,7 @@ impl Applier {
             let mut entity = world.get_entity_mut(entity).map_err(|_| {
                 let id = entity_id::format(entity);
                 BrpError::new(
-                    code::ENTITY_NOT_FOUND,
+                    ErrorCode::EntityNotFound,
                     format!("entity {id} does not exist"),
                 )
             })?;

@@ -3,7 +3,7 @@
 
 use bevy_ecs::prelude::*;
 use bevy_reflect::Reflect;
-use brp::{App, Config, code};
+use brp::{App, Config, ErrorCode};
 use serde_json::{Value, json};
 
 fn call(app: &App, request: Value) -> Value {
@@ -46,7 +46,7 @@ fn declaring_twice_is_idempotent_and_collisions_are_errors() {
         ("a::", "identifier"),
     ] {
         let error = app.declare_component(name).expect_err(name);
-        assert_eq!(error.code, code::COMPONENT_ERROR, "{name}");
+        assert_eq!(error.code, ErrorCode::ComponentError, "{name}");
         assert!(error.message.contains(message), "{name}: {}", error.message);
     }
 }
@@ -77,7 +77,7 @@ fn strict_by_default_and_auto_declare_on_request() {
     let strict = App::new();
     assert_eq!(
         error_code(&call(&strict, spawn.clone())),
-        i64::from(code::COMPONENT_ERROR)
+        i64::from(ErrorCode::ComponentError)
     );
 
     let lenient = App::with_config(Config {
@@ -99,7 +99,7 @@ fn strict_by_default_and_auto_declare_on_request() {
         &lenient,
         json!({"id": 3, "request": "INSERT", "params": {"entity": "1v0", "components": {"a b": {"JSON": "1"}}}}),
     );
-    assert_eq!(error_code(&bad), i64::from(code::COMPONENT_ERROR));
+    assert_eq!(error_code(&bad), i64::from(ErrorCode::ComponentError));
 }
 
 #[test]
@@ -124,7 +124,7 @@ fn registered_rust_types_are_addressable_and_can_be_ambiguous() {
         &app,
         json!({"id": 2, "request": "GET", "params": {"entity": "1v0", "components": ["Health"]}}),
     );
-    assert_eq!(error_code(&ambiguous), i64::from(code::COMPONENT_ERROR));
+    assert_eq!(error_code(&ambiguous), i64::from(ErrorCode::ComponentError));
     assert!(
         ambiguous["error"]["message"]
             .as_str()
@@ -152,7 +152,7 @@ fn a_type_cannot_take_a_declared_name() {
     app.declare_component("Health").unwrap();
     assert_eq!(
         app.register_type::<Health>().unwrap_err().code,
-        code::COMPONENT_ERROR
+        ErrorCode::ComponentError
     );
 }
 
@@ -182,7 +182,7 @@ fn update_runs_systems_and_requests_see_their_changes() {
 fn a_panicking_system_is_an_error_not_a_crash() {
     let app = App::new();
     app.add_systems(|| panic!("system failure"));
-    assert_eq!(app.update().unwrap_err().code, code::INTERNAL_ERROR);
+    assert_eq!(app.update().unwrap_err().code, ErrorCode::InternalError);
     assert_eq!(
         call(&app, json!({"id": 1, "request": "PING"}))["response"]["status"],
         "OK"

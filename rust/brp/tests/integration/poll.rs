@@ -1,7 +1,7 @@
 //! POLL, watermarks and asynchronous sessions. Waits are bounded only to
 //! detect hangs; nothing here asserts how long anything takes.
 
-use brp::{App, code};
+use brp::{App, ErrorCode};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -149,7 +149,7 @@ fn an_optional_component_coming_or_going_wakes_a_poll_and_unrelated_changes_do_n
     let timed_out = received(&session);
     assert_eq!(
         timed_out["error"]["code"],
-        code::TIMEOUT,
+        ErrorCode::Timeout.code(),
         "Counter is not selected: {timed_out}"
     );
 
@@ -225,7 +225,7 @@ fn responses_come_out_of_order_and_ids_in_flight_are_rejected() {
     );
     let duplicate = received(&session);
     assert_eq!(duplicate["id"], 1);
-    assert_eq!(duplicate["error"]["code"], code::DUPLICATE_ID);
+    assert_eq!(duplicate["error"]["code"], ErrorCode::DuplicateId.code());
     insert(&app, &player, "Counter", json!(1));
     let answer = received(&session);
     assert_eq!(answer["id"], 1);
@@ -248,17 +248,17 @@ fn a_poll_can_be_cancelled_by_call_or_by_request() {
     session.submit(&poll(1, with_watermark(&params, &watermark)));
     assert!(session.cancel(1));
     assert!(!session.cancel(1), "already gone");
-    assert_eq!(received(&session)["error"]["code"], code::CANCELLED);
+    assert_eq!(received(&session)["error"]["code"], ErrorCode::Cancelled.code());
 
     session.submit(&poll(2, with_watermark(&params, &watermark)));
     session.submit(r#"{"id": 3, "request": "CANCEL", "params": {"id": 2}}"#);
     let mut answers = [received(&session), received(&session)];
     answers.sort_by_key(|a| a["id"].as_u64());
-    assert_eq!(answers[0]["error"]["code"], code::CANCELLED);
+    assert_eq!(answers[0]["error"]["code"], ErrorCode::Cancelled.code());
     assert_eq!(answers[1], json!({"id": 3, "response": {"status": "OK"}}));
 
     session.submit(r#"{"id": 4, "request": "CANCEL", "params": {"id": 99}}"#);
-    assert_eq!(received(&session)["error"]["code"], code::INVALID_PARAMS);
+    assert_eq!(received(&session)["error"]["code"], ErrorCode::InvalidParams.code());
     let other = app.session();
     session.submit(&poll(5, with_watermark(&params, &watermark)));
     assert!(!other.cancel(5), "a session cannot cancel another's POLL");
@@ -275,12 +275,12 @@ fn closing_a_session_or_the_app_wakes_parked_polls() {
     let session = app.session();
     session.submit(&poll(1, with_watermark(&params, &watermark)));
     session.close();
-    assert_eq!(received(&session)["error"]["code"], code::CANCELLED);
+    assert_eq!(received(&session)["error"]["code"], ErrorCode::Cancelled.code());
     assert!(session.receive(Some(Duration::ZERO)).is_none());
     session.submit(r#"{"id": 2, "request": "PING"}"#);
     assert_eq!(
         received(&session)["error"]["code"],
-        code::CANCELLED,
+        ErrorCode::Cancelled.code(),
         "a closed session refuses requests"
     );
 
@@ -291,7 +291,7 @@ fn closing_a_session_or_the_app_wakes_parked_polls() {
     assert!(receiver.recv_timeout(Duration::from_millis(50)).is_err());
     app.close();
     let answer: Value = serde_json::from_str(&receiver.recv_timeout(HANG).unwrap()).unwrap();
-    assert_eq!(answer["error"]["code"], code::CANCELLED);
+    assert_eq!(answer["error"]["code"], ErrorCode::Cancelled.code());
     assert_eq!(
         call(&app, json!({"id": 4, "request": "PING"}))["response"]["status"],
         "OK"
@@ -315,7 +315,7 @@ fn dropping_a_session_with_a_parked_poll_frees_it() {
     }
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0]["error"]["code"], code::CANCELLED);
+    assert_eq!(seen[0]["error"]["code"], ErrorCode::Cancelled.code());
 }
 
 #[test]

@@ -387,7 +387,7 @@ fn settings_that_cannot_work_fail_at_start() {
         let error = PoseClient::start(&app, config.clone()).err();
         assert_eq!(
             error.map(|e| e.code),
-            Some(brp::code::INVALID_PARAMS),
+            Some(brp::ErrorCode::InvalidParams),
             "{config:?}"
         );
     }

@@ -99,7 +99,7 @@ fn bad_frames_and_missing_targets_are_errors_that_change_nothing() {
         b"[1, 2]",
     ] {
         let error = push_frame(&app, &Target::default(), bad).expect_err("malformed");
-        assert_eq!(error.code, brp::code::INVALID_PARAMS);
+        assert_eq!(error.code, brp::ErrorCode::InvalidParams);
     }
     let gone = app.with_world_mut(|world| {
         let entity = world.spawn_empty().id();
@@ -107,7 +107,7 @@ fn bad_frames_and_missing_targets_are_errors_that_change_nothing() {
         entity
     });
     let error = push_frame(&app, &Target::Entity(gone), br#"{"Empty": {}}"#).expect_err("gone");
-    assert_eq!(error.code, brp::code::ENTITY_NOT_FOUND);
+    assert_eq!(error.code, brp::ErrorCode::EntityNotFound);
     assert_eq!(names(&app)["response"]["entities"], json!([]));
 }
 
