@@ -15,24 +15,23 @@
 //! The C ABI (`brp-ffi`) and the Python module (`brp-py`) only convert
 //! arguments and call into this crate.
 
-pub mod app;
-pub mod components;
-pub mod config;
-pub mod dispatch;
+// Layers, lowest first; each imports only from the layers above it in this
+// list (docs/architecture.md).
+mod app;
+mod config;
+mod engine;
 pub mod entity_id;
-pub mod error;
-pub mod handlers;
-pub mod host;
-pub mod params;
-pub mod parked;
-pub mod poll;
+mod error;
+mod methods;
+mod params;
+mod poll;
 pub mod pose;
-pub mod protocol;
-pub mod query;
-pub mod session;
-pub mod value;
+mod protocol;
+mod session;
+mod world;
 
 pub use app::App;
 pub use config::Config;
 pub use error::{BrpError, BrpResult, ErrorCode};
-pub use session::Session;
+pub use protocol::{Body, Response};
+pub use session::{Callback, Session};

@@ -4,13 +4,13 @@ use crate::error::{BrpError, BrpResult};
 use serde_json::{Map, Value};
 
 /// The `params` object of a request (`null` or absent reads as empty).
-pub struct Params<'a> {
+pub(crate) struct Params<'a> {
     object: Option<&'a Map<String, Value>>,
 }
 
 impl<'a> Params<'a> {
     /// Wraps `params`, which must be an object, `null` or absent.
-    pub fn new(params: &'a Value) -> BrpResult<Self> {
+    pub(crate) fn new(params: &'a Value) -> BrpResult<Self> {
         match params {
             Value::Object(object) => Ok(Self {
                 object: Some(object),
@@ -25,46 +25,50 @@ impl<'a> Params<'a> {
 
     /// Fails on a key outside `allowed`, so a misspelt parameter is not
     /// silently ignored.
-    pub fn only(&self, allowed: &[&str]) -> BrpResult<()> {
+    pub(crate) fn only(&self, allowed: &[&str]) -> BrpResult<()> {
         only(self.object, "params", allowed)
     }
 
     /// The field `key`, if present and not `null`.
-    pub fn get(&self, key: &str) -> Option<&'a Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
         self.object?.get(key).filter(|v| !v.is_null())
     }
 
     /// True when the field `key` is present, even as `null`.
-    pub fn has(&self, key: &str) -> bool {
+    pub(crate) fn has(&self, key: &str) -> bool {
         self.object.is_some_and(|object| object.contains_key(key))
     }
 
     /// The required field `key`.
-    pub fn required(&self, key: &str) -> BrpResult<&'a Value> {
+    pub(crate) fn required(&self, key: &str) -> BrpResult<&'a Value> {
         self.get(key)
             .ok_or_else(|| BrpError::invalid_params(format!("missing params.{key}")))
     }
 
     /// The required string field `key`.
-    pub fn str(&self, key: &str) -> BrpResult<&'a str> {
+    pub(crate) fn str(&self, key: &str) -> BrpResult<&'a str> {
         self.required(key)?
             .as_str()
             .ok_or_else(|| BrpError::invalid_params(format!("params.{key} must be a string")))
     }
 
     /// The required object field `key`.
-    pub fn object(&self, key: &str) -> BrpResult<&'a Map<String, Value>> {
+    pub(crate) fn object(&self, key: &str) -> BrpResult<&'a Map<String, Value>> {
         object(self.required(key)?, &format!("params.{key}"))
     }
 
     /// The required list of component names `key`.
-    pub fn names(&self, key: &str) -> BrpResult<Vec<&'a str>> {
+    pub(crate) fn names(&self, key: &str) -> BrpResult<Vec<&'a str>> {
         names(self.required(key)?, &format!("params.{key}"))
     }
 }
 
 /// Fails on a key of `object` outside `allowed`.
-pub fn only(object: Option<&Map<String, Value>>, at: &str, allowed: &[&str]) -> BrpResult<()> {
+pub(crate) fn only(
+    object: Option<&Map<String, Value>>,
+    at: &str,
+    allowed: &[&str],
+) -> BrpResult<()> {
     match object
         .into_iter()
         .flatten()
@@ -79,14 +83,14 @@ pub fn only(object: Option<&Map<String, Value>>, at: &str, allowed: &[&str]) -> 
 }
 
 /// `value` as an object, or an error naming `at`.
-pub fn object<'a>(value: &'a Value, at: &str) -> BrpResult<&'a Map<String, Value>> {
+pub(crate) fn object<'a>(value: &'a Value, at: &str) -> BrpResult<&'a Map<String, Value>> {
     value.as_object().ok_or_else(|| {
         BrpError::invalid_params(format!("{at} must be an object, got {}", kind(value)))
     })
 }
 
 /// `value` as a list of component names, or an error naming `at`.
-pub fn names<'a>(value: &'a Value, at: &str) -> BrpResult<Vec<&'a str>> {
+pub(crate) fn names<'a>(value: &'a Value, at: &str) -> BrpResult<Vec<&'a str>> {
     let not_names = || BrpError::invalid_params(format!("{at} must be a list of component names"));
     value
         .as_array()
@@ -97,7 +101,7 @@ pub fn names<'a>(value: &'a Value, at: &str) -> BrpResult<Vec<&'a str>> {
 }
 
 /// A JSON value's type, for messages.
-pub fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

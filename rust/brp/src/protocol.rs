@@ -1,22 +1,24 @@
-//! The seed's wire format: `{"id", "request", "params"}` in,
+//! The wire format of docs/protocol.md: `{"id", "request", "params"}` in,
 //! `{"id", "response"}` or `{"id", "error"}` out.
+//!
+//! This layer reads a request's id, name and params; it does not know which
+//! requests exist (the `methods` layer does).
 
-use crate::dispatch::{self, Method};
-use crate::error::{BrpError, BrpResult, ErrorCode};
+use crate::error::{BrpError, BrpResult};
 use crate::params;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
-/// A parsed request.
-pub struct Request {
+/// A request read from its text.
+pub(crate) struct Request<'a> {
     /// The client's id, echoed in the response.
-    pub id: u64,
-    /// The request's entry in the dispatch table.
-    pub method: &'static Method,
+    pub(crate) id: u64,
+    /// The request's name, e.g. `"GET"`.
+    pub(crate) name: Cow<'a, str>,
     /// The request's `params` (`Value::Null` when absent).
-    pub params: Value,
+    pub(crate) params: Value,
 }
 
 /// The `response` value of a successful request, as JSON text: handlers
@@ -24,13 +26,13 @@ pub struct Request {
 pub type Body = Box<RawValue>;
 
 /// Serializes `value` as a response body.
-pub fn body(value: &impl Serialize) -> BrpResult<Body> {
+pub(crate) fn body(value: &impl Serialize) -> BrpResult<Body> {
     serde_json::value::to_raw_value(value)
         .map_err(|e| BrpError::component(format!("cannot write the answer: {e}")))
 }
 
 /// The body of a request that returns nothing else: `{"status": "OK"}`.
-pub fn ok() -> BrpResult<Body> {
+pub(crate) fn ok() -> BrpResult<Body> {
     #[derive(Serialize)]
     struct Status {
         status: &'static str,
@@ -39,7 +41,8 @@ pub fn ok() -> BrpResult<Body> {
 }
 
 /// A response: the request's id (`None` when it could not be read) and the
-/// handler's result.
+/// result.
+#[derive(Debug)]
 pub struct Response {
     /// The request's id.
     pub id: Option<u64>,
@@ -48,6 +51,14 @@ pub struct Response {
 }
 
 impl Response {
+    /// The response to request `id` that failed with `error`.
+    pub(crate) fn error(id: Option<u64>, error: BrpError) -> Self {
+        Self {
+            id,
+            result: Err(error),
+        }
+    }
+
     /// The response as a JSON object.
     pub fn to_json(&self) -> Value {
         let mut object = Map::with_capacity(2);
@@ -93,34 +104,31 @@ struct Envelope<'a> {
     params: Value,
 }
 
-/// Parses request text; a request that cannot be parsed becomes its error response.
-pub fn parse(text: &str) -> Result<Request, Response> {
+/// Parses request text; a request that cannot be read becomes its error
+/// response.
+pub(crate) fn parse(text: &str) -> Result<Request<'_>, Response> {
     // The common case first; anything it rejects is read again below, slowly,
     // to say exactly what is wrong.
-    if let Ok(envelope) = serde_json::from_str::<Envelope>(text)
-        && let Some(method) = dispatch::method(&envelope.request)
-    {
+    if let Ok(envelope) = serde_json::from_str::<Envelope>(text) {
         return Ok(Request {
             id: envelope.id,
-            method,
+            name: envelope.request,
             params: envelope.params,
         });
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| Response {
-        id: None,
-        result: Err(BrpError::parse(format!("request is not valid JSON: {e}"))),
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        Response::error(
+            None,
+            BrpError::parse(format!("request is not valid JSON: {e}")),
+        )
     })?;
-    parse_value(value)
+    read(value)
 }
 
 /// Reads a request from its parsed JSON.
-fn parse_value(value: Value) -> Result<Request, Response> {
-    let fail = |id, error| Response {
-        id,
-        result: Err(error),
-    };
+fn read(value: Value) -> Result<Request<'static>, Response> {
     let Value::Object(mut object) = value else {
-        return Err(fail(
+        return Err(Response::error(
             None,
             BrpError::invalid_request(format!(
                 "a request is a JSON object, got {}",
@@ -133,36 +141,25 @@ fn parse_value(value: Value) -> Result<Request, Response> {
             Some(other) => format!("id must be a non-negative integer, got {other}"),
             None => "missing id".to_owned(),
         };
-        return Err(fail(None, BrpError::invalid_request(message)));
+        return Err(Response::error(None, BrpError::invalid_request(message)));
     };
+    let fail = |error| Response::error(Some(id), error);
     if let Err(error) = params::only(Some(&object), "request", &["id", "request", "params"]) {
-        return Err(fail(Some(id), BrpError::invalid_request(error.message)));
+        return Err(fail(BrpError::invalid_request(error.message)));
     }
-    let name = match object.get("request") {
+    let name = match object.remove("request") {
         Some(Value::String(name)) => name,
         Some(other) => {
-            return Err(fail(
-                Some(id),
-                BrpError::invalid_request(format!(
-                    "request must be a string naming the request, got {}",
-                    params::kind(other)
-                )),
-            ));
+            return Err(fail(BrpError::invalid_request(format!(
+                "request must be a string naming the request, got {}",
+                params::kind(&other)
+            ))));
         }
-        None => return Err(fail(Some(id), BrpError::invalid_request("missing request"))),
+        None => return Err(fail(BrpError::invalid_request("missing request"))),
     };
-    let method = dispatch::method(name).ok_or_else(|| {
-        fail(
-            Some(id),
-            BrpError::new(
-                ErrorCode::UnknownRequest,
-                format!("unknown request {name:?}"),
-            ),
-        )
-    })?;
     Ok(Request {
         id,
-        method,
+        name: Cow::Owned(name),
         params: object.remove("params").unwrap_or(Value::Null),
     })
 }

@@ -7,11 +7,11 @@
 //! carried out before `submit` returns; only POLLs wait.
 
 use crate::app::App;
-use crate::dispatch::Action;
 use crate::error::{BrpError, ErrorCode};
+use crate::methods::{self, Action, Call};
 use crate::params::Params;
-use crate::parked::{Completion, Owner};
-use crate::protocol::{self, Request, Response};
+use crate::poll::{Completion, Owner};
+use crate::protocol::{self, Response};
 use std::collections::{HashSet, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -46,19 +46,22 @@ struct Outbox {
     closed: bool,
 }
 
-impl Session {
-    pub(crate) fn new(app: App, owner: Owner) -> Self {
-        Self {
+impl App {
+    /// A new session: its own request-id scope and response queue.
+    pub fn session(&self) -> Session {
+        Session {
             inner: Arc::new(Inner {
-                app,
-                owner,
+                app: self.clone(),
+                owner: self.engine().next_owner(),
                 in_flight: Mutex::default(),
                 outbox: Mutex::default(),
                 changed: Condvar::new(),
             }),
         }
     }
+}
 
+impl Session {
     /// The app this session talks to.
     pub fn app(&self) -> &App {
         &self.inner.app
@@ -73,14 +76,14 @@ impl Session {
 
     /// [`Session::request`], returning a [`Response`].
     pub fn respond(&self, text: &str) -> Response {
-        let request = match self.admit(text) {
-            Ok(request) => request,
+        let call = match self.admit(text) {
+            Ok(call) => call,
             Err(response) => return response,
         };
-        let id = request.id;
-        let response = match request.method.action {
-            Action::Cancel => self.cancel_request(&request),
-            _ => self.inner.app.answer(request, self.inner.owner),
+        let id = call.id;
+        let response = match call.method.action {
+            Action::Cancel => self.cancel_request(&call),
+            _ => self.inner.app.engine().answer(call, self.inner.owner),
         };
         self.inner.leave(id);
         response
@@ -90,16 +93,16 @@ impl Session {
     /// through [`Session::receive`] or the callback. Every submission gets
     /// exactly one response, including parse errors (with id `null`).
     pub fn submit(&self, text: &str) {
-        let request = match self.admit(text) {
-            Ok(request) => request,
+        let call = match self.admit(text) {
+            Ok(call) => call,
             Err(response) => return self.inner.deliver(response),
         };
-        let response = match request.method.action {
-            Action::Cancel => Some(self.cancel_request(&request)),
+        let response = match call.method.action {
+            Action::Cancel => Some(self.cancel_request(&call)),
             _ => {
                 let inner = Arc::clone(&self.inner);
                 let complete = move || -> Completion { Box::new(move |r| inner.finish(r)) };
-                self.inner.app.dispatch(request, self.inner.owner, complete)
+                (self.inner.app.engine()).dispatch(call, self.inner.owner, complete)
             }
         };
         if let Some(response) = response {
@@ -151,18 +154,14 @@ impl Session {
     /// Fails this session's parked POLL `id` with [`ErrorCode::Cancelled`];
     /// false if no such POLL is parked.
     pub fn cancel(&self, id: u64) -> bool {
-        self.inner
-            .app
-            .cancel(self.inner.owner, id, "cancelled by the client")
+        (self.inner.app.engine()).cancel(self.inner.owner, id, "cancelled by the client")
     }
 
     /// Fails every parked POLL of the session with [`ErrorCode::Cancelled`]
     /// (their responses are delivered first), refuses further requests, and
     /// returns once no callback of this session is running. Idempotent.
     pub fn close(&self) {
-        self.inner
-            .app
-            .cancel_all(self.inner.owner, "the session was closed");
+        (self.inner.app.engine()).cancel_all(self.inner.owner, "the session was closed");
         let mut outbox = self.inner.outbox();
         outbox.closed = true;
         self.inner.changed.notify_all();
@@ -176,15 +175,18 @@ impl Session {
     }
 
     /// Parses `text` and claims its id for this session.
-    fn admit(&self, text: &str) -> Result<Request, Response> {
-        let request = protocol::parse(text)?;
-        let id = request.id;
+    fn admit(&self, text: &str) -> Result<Call, Response> {
+        let call = methods::parse(text)?;
+        let id = call.id;
         let refuse = |code, message: String| Response {
             id: Some(id),
             result: Err(BrpError::new(code, message)),
         };
         if self.inner.outbox().closed {
-            return Err(refuse(ErrorCode::Cancelled, "the session is closed".to_owned()));
+            return Err(refuse(
+                ErrorCode::Cancelled,
+                "the session is closed".to_owned(),
+            ));
         }
         if !self.inner.in_flight().insert(id) {
             return Err(refuse(
@@ -192,12 +194,12 @@ impl Session {
                 format!("request id {id} is already in flight in this session"),
             ));
         }
-        Ok(request)
+        Ok(call)
     }
 
     /// CANCEL `{"id": <id of a parked POLL>}` → `{"status": "OK"}`.
-    fn cancel_request(&self, request: &Request) -> Response {
-        let result = Params::new(&request.params).and_then(|params| {
+    fn cancel_request(&self, call: &Call) -> Response {
+        let result = Params::new(&call.params).and_then(|params| {
             params.only(&["id"])?;
             let target = params.required("id")?.as_u64().ok_or_else(|| {
                 BrpError::invalid_params("params.id must be the id of a parked POLL")
@@ -210,10 +212,7 @@ impl Session {
                 )))
             }
         });
-        Response {
-            id: Some(request.id),
-            result,
-        }
+        call.respond(result)
     }
 }
 

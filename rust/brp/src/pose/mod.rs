@@ -27,7 +27,14 @@ mod client;
 mod components;
 mod config;
 mod event;
-#[allow(clippy::all, clippy::pedantic, missing_docs, unsafe_op_in_unsafe_fn)]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::undocumented_unsafe_blocks,
+    missing_docs,
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn
+)]
 #[rustfmt::skip]
 mod detection_generated;
 mod frame;
@@ -40,7 +47,7 @@ pub use components::{Landmark, PoseLandmarks, PoseNotDetected};
 pub use config::{Backoff, ClientConfig, OVERSIZE_FACTOR, Target};
 /// The code `flatc` generates from `schema/detection.fbs` (readers,
 /// builders and the verifier of `DetectionMessage`).
-pub use detection_generated::detection as schema;
+pub(crate) use detection_generated::detection as schema;
 pub use event::{FrameEvent, FrameObserver};
 pub use frame::{DecodeError, Frame};
 pub use stats::{ConnectionState, Stats};

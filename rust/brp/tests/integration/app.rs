@@ -109,7 +109,7 @@ fn registered_rust_types_are_addressable_and_can_be_ambiguous() {
         use bevy_reflect::Reflect;
         #[derive(Component, Reflect, Default)]
         #[reflect(Component)]
-        pub struct Health(pub u8);
+        pub(crate) struct Health(pub u8);
     }
     let app = App::new();
     app.register_type::<Health>().unwrap();

@@ -248,7 +248,10 @@ fn a_poll_can_be_cancelled_by_call_or_by_request() {
     session.submit(&poll(1, with_watermark(&params, &watermark)));
     assert!(session.cancel(1));
     assert!(!session.cancel(1), "already gone");
-    assert_eq!(received(&session)["error"]["code"], ErrorCode::Cancelled.code());
+    assert_eq!(
+        received(&session)["error"]["code"],
+        ErrorCode::Cancelled.code()
+    );
 
     session.submit(&poll(2, with_watermark(&params, &watermark)));
     session.submit(r#"{"id": 3, "request": "CANCEL", "params": {"id": 2}}"#);
@@ -258,7 +261,10 @@ fn a_poll_can_be_cancelled_by_call_or_by_request() {
     assert_eq!(answers[1], json!({"id": 3, "response": {"status": "OK"}}));
 
     session.submit(r#"{"id": 4, "request": "CANCEL", "params": {"id": 99}}"#);
-    assert_eq!(received(&session)["error"]["code"], ErrorCode::InvalidParams.code());
+    assert_eq!(
+        received(&session)["error"]["code"],
+        ErrorCode::InvalidParams.code()
+    );
     let other = app.session();
     session.submit(&poll(5, with_watermark(&params, &watermark)));
     assert!(!other.cancel(5), "a session cannot cancel another's POLL");
@@ -275,7 +281,10 @@ fn closing_a_session_or_the_app_wakes_parked_polls() {
     let session = app.session();
     session.submit(&poll(1, with_watermark(&params, &watermark)));
     session.close();
-    assert_eq!(received(&session)["error"]["code"], ErrorCode::Cancelled.code());
+    assert_eq!(
+        received(&session)["error"]["code"],
+        ErrorCode::Cancelled.code()
+    );
     assert!(session.receive(Some(Duration::ZERO)).is_none());
     session.submit(r#"{"id": 2, "request": "PING"}"#);
     assert_eq!(
@@ -308,7 +317,7 @@ fn dropping_a_session_with_a_parked_poll_frees_it() {
     {
         let session = app.session();
         let sink = Arc::clone(&seen);
-        session.set_callback(Some(Arc::new(move |r: brp::protocol::Response| {
+        session.set_callback(Some(Arc::new(move |r: brp::Response| {
             sink.lock().unwrap().push(r.to_json())
         })));
         session.submit(&poll(1, with_watermark(&params, &watermark)));
@@ -328,7 +337,7 @@ fn callbacks_receive_answers_and_may_call_back_into_the_app() {
     let (sender, receiver) = mpsc::channel();
     let reader = app.clone();
     let sender = Mutex::new(sender);
-    session.set_callback(Some(Arc::new(move |r: brp::protocol::Response| {
+    session.set_callback(Some(Arc::new(move |r: brp::Response| {
         let ping = reader.request(r#"{"id": 9, "request": "PING"}"#);
         let _ = sender.lock().unwrap().send((r.to_json(), ping));
     })));

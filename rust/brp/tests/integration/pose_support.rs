@@ -18,10 +18,10 @@ use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderMap;
 
 /// How long any wait may take before the test fails as hung.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Polls `condition` until it holds; panics (naming `what`) past [`DEADLINE`].
-pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let start = Instant::now();
     while !condition() {
         assert!(start.elapsed() < DEADLINE, "timed out waiting until {what}");
@@ -31,7 +31,7 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
 
 /// A test WebSocket server; dropping it closes the listener and every
 /// connection.
-pub struct Server {
+pub(crate) struct Server {
     /// Where it listens.
     pub addr: SocketAddr,
     peers: mpsc::Receiver<Peer>,
@@ -39,7 +39,7 @@ pub struct Server {
 }
 
 /// One accepted connection.
-pub struct Peer {
+pub(crate) struct Peer {
     /// The headers of the client's opening handshake.
     pub headers: HeaderMap,
     outgoing: UnboundedSender<Message>,
@@ -48,29 +48,29 @@ pub struct Peer {
 
 impl Peer {
     /// Sends `message` to the client.
-    pub fn send(&self, message: Message) {
+    pub(crate) fn send(&self, message: Message) {
         self.outgoing.send(message).expect("connection open");
     }
 
     /// Sends `frame` as FlatBuffers in a binary message.
-    pub fn send_frame(&self, frame: &Frame) {
+    pub(crate) fn send_frame(&self, frame: &Frame) {
         self.send(Message::binary(frame.to_flatbuffers()));
     }
 
     /// How many messages have been written to the socket so far.
-    pub fn written(&self) -> usize {
+    pub(crate) fn written(&self) -> usize {
         self.written.load(Ordering::Acquire)
     }
 }
 
 impl Server {
     /// A plain `ws://` server on a free port.
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self::start_on("127.0.0.1:0".parse().expect("address"), None)
     }
 
     /// A server on `addr`; with `tls`, a `wss://` one.
-    pub fn start_on(addr: SocketAddr, tls: Option<TlsAcceptor>) -> Self {
+    pub(crate) fn start_on(addr: SocketAddr, tls: Option<TlsAcceptor>) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -103,12 +103,12 @@ impl Server {
     }
 
     /// The `ws://` URL of this server.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("ws://{}", self.addr)
     }
 
     /// Waits for the next connection.
-    pub fn next_peer(&self) -> Peer {
+    pub(crate) fn next_peer(&self) -> Peer {
         self.peers
             .recv_timeout(DEADLINE)
             .expect("a client connects")
@@ -151,7 +151,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, peers: mpsc::Sender
 }
 
 /// A 33-landmark pose stamped with `sequence`.
-pub fn pose(sequence: u64) -> PoseLandmarks {
+pub(crate) fn pose(sequence: u64) -> PoseLandmarks {
     PoseLandmarks {
         timestamp: sequence as f64 / 60.0,
         sequence: Some(sequence),
@@ -170,7 +170,7 @@ pub fn pose(sequence: u64) -> PoseLandmarks {
 
 /// A TLS acceptor for 127.0.0.1 with a certificate signed by a fresh CA,
 /// and that CA's PEM.
-pub fn tls_acceptor() -> (TlsAcceptor, String) {
+pub(crate) fn tls_acceptor() -> (TlsAcceptor, String) {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

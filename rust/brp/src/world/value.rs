@@ -5,9 +5,9 @@
 //! Entities inside reflected values (`ChildOf`, `Children`, ...) are written
 //! as wire ids, `"3v0"`, not as Bevy's opaque bit patterns.
 
-use crate::components::{ComponentRef, Kind};
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
+use crate::world::components::{ComponentRef, Kind};
 use bevy_ecs::component::ComponentId;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::ChildOf;
@@ -26,7 +26,7 @@ use serde_json::Value;
 use std::any::TypeId;
 
 /// A value decoded from the wire for one component, ready to insert.
-pub enum Decoded {
+pub(crate) enum Decoded {
     /// A concrete Rust value and the functions that insert it.
     Reflected {
         /// The value.
@@ -45,7 +45,7 @@ pub enum Decoded {
 
 impl Decoded {
     /// Inserts the value into `entity`, replacing any existing one.
-    pub fn insert(self, entity: &mut EntityWorldMut, registry: &TypeRegistry) {
+    pub(crate) fn insert(self, entity: &mut EntityWorldMut, registry: &TypeRegistry) {
         match self {
             Decoded::Reflected { value, reflect } => {
                 reflect.insert(entity, value.as_partial_reflect(), registry);
@@ -58,7 +58,7 @@ impl Decoded {
     }
 
     /// The value as `T`, if it is a reflected `T`.
-    pub fn downcast_ref<T: Reflect>(&self) -> Option<&T> {
+    pub(crate) fn downcast_ref<T: Reflect>(&self) -> Option<&T> {
         match self {
             Decoded::Reflected { value, .. } => value.downcast_ref(),
             Decoded::Dynamic { .. } => None,
@@ -67,7 +67,7 @@ impl Decoded {
 }
 
 /// JSON text in the seed's nesting, written as `{"JSON": text}`.
-pub struct Wrapped<'a>(pub &'a str);
+pub(crate) struct Wrapped<'a>(pub &'a str);
 
 impl Serialize for Wrapped<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -78,7 +78,7 @@ impl Serialize for Wrapped<'_> {
 }
 
 /// Returns the JSON text inside `{"JSON": text}`.
-pub fn unwrap<'v>(name: &str, wrapped: &'v Value) -> BrpResult<&'v str> {
+pub(crate) fn unwrap<'v>(name: &str, wrapped: &'v Value) -> BrpResult<&'v str> {
     match wrapped {
         Value::Object(object) if object.len() == 1 => match object.get("JSON") {
             Some(Value::String(text)) => return Ok(text),
@@ -97,7 +97,7 @@ pub fn unwrap<'v>(name: &str, wrapped: &'v Value) -> BrpResult<&'v str> {
 }
 
 /// Serializes `component` of `entity` to JSON text; `None` if it is absent.
-pub fn read(
+pub(crate) fn read(
     entity: EntityRef,
     component: &ComponentRef,
     registry: &TypeRegistry,
@@ -125,7 +125,7 @@ pub fn read(
 }
 
 /// Decodes the wire value `wrapped` for `component` without touching the world.
-pub fn decode(
+pub(crate) fn decode(
     name: &str,
     component: &ComponentRef,
     wrapped: &Value,

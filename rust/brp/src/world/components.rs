@@ -25,7 +25,7 @@ const RESERVED: &[&str] = &["id"];
 
 /// How a component's value is stored and converted.
 #[derive(Clone)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A Rust type serialized through `bevy_reflect`.
     Reflected {
         /// The Rust type.
@@ -39,7 +39,7 @@ pub enum Kind {
 
 /// A resolved component: its id in the world, canonical name and kind.
 #[derive(Clone)]
-pub struct ComponentRef {
+pub(crate) struct ComponentRef {
     /// The component's id in the world.
     pub id: ComponentId,
     /// The full type path, or the declared name of a dynamic component.
@@ -50,14 +50,14 @@ pub struct ComponentRef {
 
 /// The name → component index of one world.
 #[derive(Default)]
-pub struct ComponentNames {
+pub(crate) struct ComponentNames {
     by_path: HashMap<Arc<str>, ComponentRef>,
     by_short: HashMap<Arc<str>, Vec<Arc<str>>>,
 }
 
 impl ComponentNames {
     /// Resolves a name given by a client.
-    pub fn resolve(&self, name: &str) -> BrpResult<&ComponentRef> {
+    pub(crate) fn resolve(&self, name: &str) -> BrpResult<&ComponentRef> {
         if let Some(component) = self.by_path.get(name) {
             return Ok(component);
         }
@@ -87,7 +87,7 @@ impl ComponentNames {
 
     /// Resolves `name`; when it is unknown and `declare` is set, declares it
     /// as a dynamic component (the `auto_declare` setting).
-    pub fn resolve_or_declare(
+    pub(crate) fn resolve_or_declare(
         &mut self,
         world: &mut World,
         name: &str,
@@ -104,7 +104,11 @@ impl ComponentNames {
     ///
     /// Fails, indexing nothing, if a type's short path is a declared dynamic
     /// component's name.
-    pub fn index_reflected(&mut self, world: &mut World, registry: &TypeRegistry) -> BrpResult<()> {
+    pub(crate) fn index_reflected(
+        &mut self,
+        world: &mut World,
+        registry: &TypeRegistry,
+    ) -> BrpResult<()> {
         let mut found = Vec::new();
         for registration in registry.iter() {
             let Some(reflect) = registration.data::<ReflectComponent>() else {
@@ -142,7 +146,7 @@ impl ComponentNames {
     }
 
     /// Declares a dynamic component named `name`; declaring it again is a no-op.
-    pub fn declare(&mut self, world: &mut World, name: &str) -> BrpResult<ComponentRef> {
+    pub(crate) fn declare(&mut self, world: &mut World, name: &str) -> BrpResult<ComponentRef> {
         if let Some(existing) = self.by_path.get(name) {
             return match existing.kind {
                 Kind::Dynamic => Ok(existing.clone()),

@@ -1,21 +1,21 @@
 //! The request handlers: each reads its params, validates everything, and
 //! only then touches the world, so a failed request changes nothing.
 
-use crate::components::ComponentRef;
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult, ErrorCode};
-use crate::host::Host;
 use crate::params::{self, Params};
 use crate::protocol::{Body, body, ok};
-use crate::query::{QuerySpec, Rows};
-use crate::value::{self, Decoded};
+use crate::world::Host;
+use crate::world::components::ComponentRef;
+use crate::world::query::{QuerySpec, Rows};
+use crate::world::value::{self, Decoded};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::{ChildOf, Children};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 /// PING: `{}` → `{"status": "OK"}`.
-pub fn ping(_: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn ping(_: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&[])?;
     ok()
 }
@@ -24,7 +24,7 @@ pub fn ping(_: &mut Host, params: &Params) -> BrpResult<Body> {
 ///
 /// Every named component must be present; otherwise the error lists the
 /// missing ones.
-pub fn get(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn get(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["entity", "components"])?;
     let names = params.names("components")?;
     let components = names
@@ -71,7 +71,7 @@ pub fn get(host: &mut Host, params: &Params) -> BrpResult<Body> {
 
 /// QUERY: `{data, filter}` → `{"entities": [{"id", name: value, has-name: bool}]}`,
 /// ordered by entity id.
-pub fn query(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn query(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["data", "filter"])?;
     let spec = QuerySpec::parse(params, &host.names, false)?;
     let entities = spec.matches(host);
@@ -85,7 +85,7 @@ pub fn query(host: &mut Host, params: &Params) -> BrpResult<Body> {
 }
 
 /// SPAWN: `{components}` → `{"entity": "<id>"}`.
-pub fn spawn(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn spawn(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["components"])?;
     let decoded = decode_all(host, params.object("components")?, None)?;
     let registry = host.registry.read();
@@ -104,7 +104,7 @@ pub fn spawn(host: &mut Host, params: &Params) -> BrpResult<Body> {
 
 /// DESTROY: `{entity}` → `{"status": "OK"}`. The entity's descendants
 /// (through `Children`) are destroyed with it, as Bevy's `despawn` does.
-pub fn destroy(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn destroy(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["entity"])?;
     let entity = host.entity(params.str("entity")?)?.id();
     host.world.despawn(entity);
@@ -112,7 +112,7 @@ pub fn destroy(host: &mut Host, params: &Params) -> BrpResult<Body> {
 }
 
 /// INSERT: `{entity, components}` → `{"status": "OK"}`; replaces existing values.
-pub fn insert(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn insert(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["entity", "components"])?;
     let components = params.object("components")?;
     let entity = host.entity(params.str("entity")?)?.id();
@@ -126,7 +126,7 @@ pub fn insert(host: &mut Host, params: &Params) -> BrpResult<Body> {
 }
 
 /// REMOVE: `{entity, components}` → `{"status": "OK"}`; absent components are ignored.
-pub fn remove(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn remove(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["entity", "components"])?;
     let names = params.names("components")?;
     let entity = host.entity(params.str("entity")?)?.id();
@@ -143,7 +143,7 @@ pub fn remove(host: &mut Host, params: &Params) -> BrpResult<Body> {
 
 /// REPARENT: `{entity, parent}` → `{"status": "OK"}`. `parent: null` makes the
 /// entity a root. The old parent's `Children` is updated in the same step.
-pub fn reparent(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn reparent(host: &mut Host, params: &Params) -> BrpResult<Body> {
     params.only(&["entity", "parent"])?;
     let entity = host.entity(params.str("entity")?)?.id();
     let parent = match params.get("parent") {

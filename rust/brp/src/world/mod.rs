@@ -1,11 +1,14 @@
-//! The state behind an [`App`](crate::App)'s lock: the world, its type
-//! registry, the component names and the schedule.
+//! The world layer: the ECS world with its type registry, the component
+//! names, how values convert and how queries select. It knows nothing of
+//! requests, POLL or locking (docs/architecture.md).
 
-use crate::components::ComponentNames;
+pub(crate) mod components;
+pub(crate) mod query;
+pub(crate) mod value;
+
 use crate::config::Config;
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult, ErrorCode};
-use crate::parked::Parked;
 use bevy_ecs::component::{Component, ComponentId};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::{ChildOf, Children};
@@ -17,9 +20,10 @@ use bevy_ecs::schedule::Schedule;
 use bevy_ecs::world::{EntityRef, World};
 use bevy_reflect::GetTypeRegistration;
 use bevy_transform::components::{GlobalTransform, Transform};
+use components::ComponentNames;
 
 /// A world and everything needed to answer requests against it.
-pub struct Host {
+pub(crate) struct Host {
     /// The ECS world.
     pub world: World,
     /// Reflection data of the Rust component types.
@@ -33,18 +37,12 @@ pub struct Host {
     /// Components of the world's own bookkeeping entities (resources,
     /// observers), which requests neither see nor touch.
     pub hidden: [ComponentId; 2],
-    /// POLLs waiting for a change.
-    pub parked: Parked,
-    /// Set by [`App::close`](crate::App::close): new POLLs are refused.
-    pub closed: bool,
-    /// True while the thread that expires POLL timeouts runs.
-    pub timer_running: bool,
 }
 
 impl Host {
     /// A world with `Name`, `ChildOf`, `Children`, `Transform` and
     /// `GlobalTransform` registered and `config.components` declared.
-    pub fn new(config: Config) -> BrpResult<Self> {
+    pub(crate) fn new(config: Config) -> BrpResult<Self> {
         let mut world = World::new();
         let hidden = [
             world.register_component::<IsResource>(),
@@ -57,9 +55,6 @@ impl Host {
             schedule: Schedule::default(),
             config: Config::default(),
             hidden,
-            parked: Parked::default(),
-            closed: false,
-            timer_running: false,
         };
         {
             let mut registry = host.registry.write();
@@ -78,9 +73,14 @@ impl Host {
     }
 
     /// Registers the reflected component type `T` and indexes its names.
-    pub fn register_type<T: Component + GetTypeRegistration>(&mut self) -> BrpResult<()> {
+    pub(crate) fn register_type<T: Component + GetTypeRegistration>(&mut self) -> BrpResult<()> {
         self.registry.write().register::<T>();
         self.index_types()
+    }
+
+    /// Declares the dynamic component `name` (see [`App::declare_component`](crate::App::declare_component)).
+    pub(crate) fn declare_component(&mut self, name: &str) -> BrpResult<()> {
+        self.names.declare(&mut self.world, name).map(drop)
     }
 
     fn index_types(&mut self) -> BrpResult<()> {
@@ -89,7 +89,7 @@ impl Host {
     }
 
     /// The entity with wire id `id`, if it exists and is visible to requests.
-    pub fn entity(&self, id: &str) -> BrpResult<EntityRef<'_>> {
+    pub(crate) fn entity(&self, id: &str) -> BrpResult<EntityRef<'_>> {
         let entity = entity_id::parse(id)?;
         self.visible(entity).ok_or_else(|| {
             BrpError::new(
@@ -100,7 +100,7 @@ impl Host {
     }
 
     /// `entity` as an [`EntityRef`], unless it is missing or hidden.
-    pub fn visible(&self, entity: Entity) -> Option<EntityRef<'_>> {
+    pub(crate) fn visible(&self, entity: Entity) -> Option<EntityRef<'_>> {
         let entity = self.world.get_entity(entity).ok()?;
         (!self.hidden.iter().any(|&id| entity.contains_id(id))).then_some(entity)
     }

@@ -11,11 +11,15 @@
 //! `filter.changed` it answers only the entities whose listed components
 //! changed at or after the tick, once there is at least one.
 
+mod parked;
+
+pub(crate) use parked::{Completion, Fired, Owner, Parked, ParkedPoll};
+
 use crate::error::{BrpError, BrpResult};
-use crate::host::Host;
 use crate::params::Params;
 use crate::protocol::{Body, body};
-use crate::query::{QuerySpec, Rows};
+use crate::world::Host;
+use crate::world::query::{QuerySpec, Rows};
 use bevy_ecs::change_detection::Tick;
 use bevy_ecs::component::ComponentId;
 use bevy_ecs::entity::Entity;
@@ -28,14 +32,14 @@ use std::time::Duration;
 
 /// The point a POLL answer stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Watermark {
+pub(crate) struct Watermark {
     tick: u32,
     digest: u64,
 }
 
 impl Watermark {
     /// Parses the opaque text a POLL answer carried.
-    pub fn parse(text: &str) -> BrpResult<Self> {
+    pub(crate) fn parse(text: &str) -> BrpResult<Self> {
         let malformed = || {
             BrpError::invalid_params(format!(
                 "malformed watermark {text:?}: pass back the watermark of a previous POLL answer"
@@ -49,13 +53,13 @@ impl Watermark {
     }
 
     /// The opaque text form.
-    pub fn to_text(self) -> String {
+    pub(crate) fn to_text(self) -> String {
         format!("{}-{:016x}", self.tick, self.digest)
     }
 }
 
 /// A parsed POLL request.
-pub struct Poll {
+pub(crate) struct Poll {
     spec: QuerySpec,
     /// The spec's ECS query, built at the first evaluation and kept.
     query: Option<QueryState<Entity>>,
@@ -67,7 +71,7 @@ pub struct Poll {
 
 impl Poll {
     /// Reads `{data, filter, watermark, timeout_ms}`.
-    pub fn parse(params: &Params, host: &Host) -> BrpResult<Self> {
+    pub(crate) fn parse(params: &Params, host: &Host) -> BrpResult<Self> {
         params.only(&["data", "filter", "watermark", "timeout_ms"])?;
         let watermark = match params.get("watermark") {
             None => None,
@@ -93,7 +97,7 @@ impl Poll {
     }
 
     /// The answer, if the POLL should answer now; `None` to stay parked.
-    pub fn answer(&mut self, host: &mut Host) -> BrpResult<Option<Body>> {
+    pub(crate) fn answer(&mut self, host: &mut Host) -> BrpResult<Option<Body>> {
         let now = host.world.change_tick();
         let query = match &mut self.query {
             Some(query) => query,

@@ -1,12 +1,12 @@
 //! The `data` and `filter` of QUERY (and POLL): which entities match and
 //! what each result row holds.
 
-use crate::components::{ComponentNames, ComponentRef};
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
-use crate::host::Host;
 use crate::params::{self, Params};
-use crate::value;
+use crate::world::Host;
+use crate::world::components::{ComponentNames, ComponentRef};
+use crate::world::value;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::query::{QueryBuilder, QueryState};
 use bevy_ecs::world::EntityRef;
@@ -16,7 +16,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// A component as the client named it, and what the name resolved to.
-pub struct Selected {
+pub(crate) struct Selected {
     /// The name as the client spelled it; the key in result rows.
     pub key: String,
     /// The resolved component.
@@ -24,7 +24,7 @@ pub struct Selected {
 }
 
 /// A parsed QUERY or POLL selection.
-pub struct QuerySpec {
+pub(crate) struct QuerySpec {
     /// Required components whose values are returned.
     pub components: Vec<Selected>,
     /// Components returned when present.
@@ -42,7 +42,11 @@ pub struct QuerySpec {
 impl QuerySpec {
     /// Parses `params.data` and `params.filter`; `filter.changed` only when
     /// `allow_changed` (POLL).
-    pub fn parse(params: &Params, names: &ComponentNames, allow_changed: bool) -> BrpResult<Self> {
+    pub(crate) fn parse(
+        params: &Params,
+        names: &ComponentNames,
+        allow_changed: bool,
+    ) -> BrpResult<Self> {
         let empty = Map::new();
         let data = match params.get("data") {
             Some(data) => params::object(data, "params.data")?,
@@ -115,14 +119,14 @@ impl QuerySpec {
     }
 
     /// The matching entities, ordered by id.
-    pub fn matches(&self, host: &mut Host) -> Vec<Entity> {
+    pub(crate) fn matches(&self, host: &mut Host) -> Vec<Entity> {
         let mut query = self.query(host);
         Self::matches_of(&mut query, host)
     }
 
     /// The ECS query that selects the matching entities; keeping it saves
     /// rebuilding it for every evaluation (a parked POLL does).
-    pub fn query(&self, host: &mut Host) -> QueryState<Entity> {
+    pub(crate) fn query(&self, host: &mut Host) -> QueryState<Entity> {
         let mut builder = QueryBuilder::<Entity>::new(&mut host.world);
         for component in self
             .components
@@ -142,14 +146,14 @@ impl QuerySpec {
     }
 
     /// The entities `query` (from [`QuerySpec::query`]) matches, ordered by id.
-    pub fn matches_of(query: &mut QueryState<Entity>, host: &Host) -> Vec<Entity> {
+    pub(crate) fn matches_of(query: &mut QueryState<Entity>, host: &Host) -> Vec<Entity> {
         let mut entities: Vec<Entity> = query.iter(&host.world).collect();
         entities.sort_unstable_by_key(|e| (e.index_u32(), e.generation().to_bits()));
         entities
     }
 
     /// The result rows of `entities`, written as a JSON list when serialized.
-    pub fn rows<'a>(&'a self, host: &'a Host, entities: &'a [Entity]) -> Rows<'a> {
+    pub(crate) fn rows<'a>(&'a self, host: &'a Host, entities: &'a [Entity]) -> Rows<'a> {
         Rows {
             spec: self,
             host,
@@ -160,7 +164,7 @@ impl QuerySpec {
 
 /// The rows of a QUERY or POLL answer: for each entity its id, selected
 /// values and `has` flags, written straight to the output.
-pub struct Rows<'a> {
+pub(crate) struct Rows<'a> {
     spec: &'a QuerySpec,
     host: &'a Host,
     entities: &'a [Entity],

@@ -1,0 +1,294 @@
+//! The engine: one world's state behind one lock, and everything that must
+//! happen under it in order — answering requests, parking POLLs, waking them
+//! after every change, expiring their timeouts, closing.
+//!
+//! [`App`](crate::App) and [`Session`](crate::Session) are thin handles on
+//! an engine (docs/architecture.md).
+
+use crate::config::Config;
+use crate::error::{BrpError, BrpResult, ErrorCode};
+use crate::methods::{Action, Call};
+use crate::params::Params;
+use crate::poll::{Completion, Fired, Owner, Parked, ParkedPoll, Poll};
+use crate::protocol::{Body, Response};
+use crate::world::Host;
+use bevy_ecs::schedule::Schedule;
+use bevy_ecs::world::World;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::time::Instant;
+
+/// One world and its parked POLLs, shared by every handle.
+pub(crate) struct Engine {
+    state: Mutex<State>,
+    /// Wakes the timeout thread when an earlier deadline is parked.
+    timer: Condvar,
+    next_session: AtomicU64,
+}
+
+/// What the engine's lock guards.
+pub(crate) struct State {
+    /// The world and what answers requests against it.
+    pub(crate) host: Host,
+    /// POLLs waiting for a change.
+    parked: Parked,
+    /// Set by [`Engine::close`]: new POLLs are refused.
+    closed: bool,
+    /// True while the thread that expires POLL timeouts runs.
+    timer_running: bool,
+}
+
+impl Engine {
+    /// An engine on a new world made with `config`.
+    pub(crate) fn new(config: Config) -> BrpResult<Self> {
+        Ok(Self {
+            state: Mutex::new(State {
+                host: Host::new(config)?,
+                parked: Parked::default(),
+                closed: false,
+                timer_running: false,
+            }),
+            timer: Condvar::new(),
+            next_session: AtomicU64::new(1),
+        })
+    }
+
+    /// Takes the lock.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// A new owner for a session's requests.
+    pub(crate) fn next_owner(&self) -> Owner {
+        Owner(self.next_session.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Changes the world under the lock, then advances the change tick and
+    /// wakes the POLLs the change satisfies.
+    pub(crate) fn mutate<R>(&self, f: impl FnOnce(&mut World, &mut Schedule) -> R) -> R {
+        let mut state = self.lock();
+        let host = &mut state.host;
+        let result = f(&mut host.world, &mut host.schedule);
+        let fired = state.changed();
+        drop(state);
+        fired.deliver();
+        result
+    }
+
+    /// Answers `call`, blocking while a POLL is parked.
+    pub(crate) fn answer(self: &Arc<Self>, call: Call, owner: Owner) -> Response {
+        if !matches!(call.method.action, Action::Poll) {
+            return self.respond_now(call);
+        }
+        let (sender, receiver) = mpsc::sync_channel(1);
+        let complete = move || -> Completion {
+            Box::new(move |response| {
+                // The receiver only goes away once it has its answer.
+                let _ = sender.send(response);
+            })
+        };
+        let id = call.id;
+        self.dispatch(call, owner, complete).unwrap_or_else(|| {
+            receiver
+                .recv()
+                .unwrap_or_else(|_| Response::error(Some(id), cancelled(id, "the app was dropped")))
+        })
+    }
+
+    /// Carries out `call`: returns its response, or parks it (a POLL whose
+    /// answer has not changed) with the completion `complete` makes and
+    /// returns `None`.
+    pub(crate) fn dispatch(
+        self: &Arc<Self>,
+        call: Call,
+        owner: Owner,
+        complete: impl FnOnce() -> Completion,
+    ) -> Option<Response> {
+        match call.method.action {
+            Action::Poll => self.poll(call, owner, complete),
+            _ => Some(self.respond_now(call)),
+        }
+    }
+
+    /// Answers a call that never parks.
+    fn respond_now(&self, call: Call) -> Response {
+        let result = match call.method.action {
+            Action::Answer { handler, mutates } => self.execute(&call, |host, params| {
+                let result = handler(host, params);
+                (mutates && result.is_ok(), result)
+            }),
+            Action::Cancel => Err(BrpError::invalid_request(
+                "CANCEL cancels a POLL of the same session; send it through that session",
+            )),
+            Action::Poll => Err(BrpError::internal(
+                "a POLL must be dispatched, not answered at once",
+            )),
+        };
+        call.respond(result)
+    }
+
+    /// Runs `f` under the lock with the call's params, catching panics. When
+    /// `f` reports a change, advances the tick and wakes parked POLLs.
+    fn execute(
+        &self,
+        call: &Call,
+        f: impl FnOnce(&mut Host, &Params) -> (bool, BrpResult<Body>),
+    ) -> BrpResult<Body> {
+        let params = Params::new(&call.params)?;
+        let mut state = self.lock();
+        let (changed, result) = catch_unwind(AssertUnwindSafe(|| f(&mut state.host, &params)))
+            .unwrap_or_else(|_| {
+                (
+                    true,
+                    Err(BrpError::internal("the request failed unexpectedly")),
+                )
+            });
+        let fired = if changed {
+            state.changed()
+        } else {
+            Fired::default()
+        };
+        drop(state);
+        fired.deliver();
+        result
+    }
+
+    fn poll(
+        self: &Arc<Self>,
+        call: Call,
+        owner: Owner,
+        complete: impl FnOnce() -> Completion,
+    ) -> Option<Response> {
+        let id = call.id;
+        let respond = |result| Some(call.respond(result));
+        let params = match Params::new(&call.params) {
+            Ok(params) => params,
+            Err(error) => return respond(Err(error)),
+        };
+        let mut state = self.lock();
+        let mut poll = match Poll::parse(&params, &state.host) {
+            Ok(poll) => poll,
+            Err(error) => return respond(Err(error)),
+        };
+        if state.closed {
+            return respond(Err(cancelled(id, "the app was closed")));
+        }
+        match poll.answer(&mut state.host) {
+            Ok(None) => {}
+            Ok(Some(answer)) => return respond(Ok(answer)),
+            Err(error) => return respond(Err(error)),
+        }
+        if owner != Owner::NONE && state.parked.contains(owner, id) {
+            return respond(Err(BrpError::new(
+                ErrorCode::DuplicateId,
+                format!("POLL {id} is already parked"),
+            )));
+        }
+        let deadline = poll.timeout.map(|timeout| Instant::now() + timeout);
+        state.parked.park(ParkedPoll {
+            owner,
+            id,
+            poll,
+            deadline,
+            complete: complete(),
+        });
+        if deadline.is_some() {
+            self.start_timer(&mut state);
+        }
+        None
+    }
+
+    /// Fails the parked POLL `id` of `owner`; false if there is none.
+    pub(crate) fn cancel(&self, owner: Owner, id: u64, why: &str) -> bool {
+        let fired = self
+            .lock()
+            .parked
+            .cancel(|p| p.owner == owner && p.id == id, |p| cancelled(p.id, why));
+        let found = !fired.is_empty();
+        fired.deliver();
+        found
+    }
+
+    /// Fails every parked POLL of `owner`.
+    pub(crate) fn cancel_all(&self, owner: Owner, why: &str) {
+        let fired = self
+            .lock()
+            .parked
+            .cancel(|p| p.owner == owner, |p| cancelled(p.id, why));
+        fired.deliver();
+    }
+
+    /// Fails every parked POLL and refuses new ones.
+    pub(crate) fn close(&self) {
+        let fired = {
+            let mut state = self.lock();
+            state.closed = true;
+            state
+                .parked
+                .cancel(|_| true, |p| cancelled(p.id, "the app was closed"))
+        };
+        self.timer.notify_all();
+        fired.deliver();
+    }
+
+    /// Makes sure the thread that fails timed-out POLLs runs, and wakes it
+    /// to look at a new deadline.
+    fn start_timer(self: &Arc<Self>, state: &mut State) {
+        if state.timer_running {
+            self.timer.notify_all();
+            return;
+        }
+        state.timer_running = true;
+        let engine = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("brp-poll-timeout".into())
+            .spawn(move || engine.expire_polls())
+            .map(drop)
+            .unwrap_or_else(|_| state.timer_running = false);
+    }
+
+    /// The timeout thread: fails parked POLLs when their deadline passes;
+    /// ends when no parked POLL has a deadline.
+    fn expire_polls(&self) {
+        let mut state = self.lock();
+        loop {
+            let fired = state.parked.expire(Instant::now());
+            if !fired.is_empty() {
+                drop(state);
+                fired.deliver();
+                state = self.lock();
+                continue;
+            }
+            let Some(deadline) = state.parked.next_deadline() else {
+                state.timer_running = false;
+                return;
+            };
+            let wait = deadline.saturating_duration_since(Instant::now());
+            state = self
+                .timer
+                .wait_timeout(state, wait)
+                .map(|(state, _)| state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+    }
+}
+
+impl State {
+    /// Advances the change tick after a change and re-evaluates parked POLLs.
+    fn changed(&mut self) -> Fired {
+        self.host.world.increment_change_tick();
+        self.parked.wake(&mut self.host)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn cancelled(id: u64, why: &str) -> BrpError {
+    BrpError::new(
+        ErrorCode::Cancelled,
+        format!("POLL {id} was cancelled: {why}"),
+    )
+}
