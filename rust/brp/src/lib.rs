@@ -15,20 +15,40 @@
 //! The C ABI (`brp-ffi`) and the Python module (`brp-py`) only convert
 //! arguments and call into this crate.
 
-// Layers, lowest first; each imports only from the layers above it in this
-// list (docs/architecture.md).
-mod app;
-mod config;
-mod engine;
-pub mod entity_id;
+// The layers, lowest first: a module imports only from modules declared
+// before it (tests/integration/layers.rs checks; docs/architecture.md).
+
+// Leaves: errors, settings, entity ids, reading params.
 mod error;
-mod methods;
+
+mod config;
+
+pub mod entity_id;
+
 mod params;
-mod poll;
-pub mod pose;
+
+// The wire format: request text to id, name and params; responses to text.
 mod protocol;
-mod session;
+
+// The world: ECS world, component names, values, query selection.
 mod world;
+
+// The table of requests and one handler per request.
+mod methods;
+
+// POLL: watermarks, parked POLLs and their wake-up.
+mod poll;
+
+// The engine: the lock, the order of requests, the timeout thread, closing.
+mod engine;
+
+// The handles users hold.
+mod app;
+
+mod session;
+
+// The pose-streaming client, built on `App`.
+pub mod pose;
 
 pub use app::App;
 pub use config::Config;

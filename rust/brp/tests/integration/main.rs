@@ -3,6 +3,7 @@
 
 mod app;
 mod conformance;
+mod layers;
 mod poll;
 mod pose_client;
 mod pose_frames;

@@ -1,0 +1,93 @@
+//! The core's layers import only downward: a module may use `crate::<m>`
+//! only for modules declared before it in `src/lib.rs`, whose order is the
+//! layer order (docs/architecture.md).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The modules of `src/lib.rs`, in declaration order.
+fn layers(src: &Path) -> Vec<String> {
+    let lib = fs::read_to_string(src.join("lib.rs")).unwrap();
+    lib.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let rest = line
+                .strip_prefix("pub mod ")
+                .or(line.strip_prefix("mod "))?;
+            Some(rest.trim_end_matches(';').to_owned())
+        })
+        .collect()
+}
+
+/// The Rust files of module `name` under `src`.
+fn files(src: &Path, name: &str) -> Vec<PathBuf> {
+    let single = src.join(format!("{name}.rs"));
+    if single.exists() {
+        return vec![single];
+    }
+    let mut found = Vec::new();
+    let mut dirs = vec![src.join(name)];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// The modules `code` names as `crate::<module>`, outside comments.
+fn uses(code: &str) -> Vec<String> {
+    code.lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .flat_map(|line| {
+            line.match_indices("crate::")
+                .map(move |(at, _)| &line[at + 7..])
+        })
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<String>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_module_imports_only_the_layers_below_it() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let layers = layers(&src);
+    assert!(layers.len() > 5, "no layers read from lib.rs: {layers:?}");
+    let mut upward = Vec::new();
+    for (level, module) in layers.iter().enumerate() {
+        let module_files = files(&src, module);
+        assert!(!module_files.is_empty(), "no source for module {module}");
+        for file in module_files {
+            for used in uses(&fs::read_to_string(&file).unwrap()) {
+                let Some(used_level) = layers.iter().position(|m| *m == used) else {
+                    continue; // a re-export at the crate root, e.g. `crate::App`
+                };
+                if used_level >= level && used != *module {
+                    upward.push(format!("{} uses crate::{used}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "imports that point up:\n{}",
+        upward.join("\n")
+    );
+}
+
+#[test]
+fn the_check_sees_an_upward_import() {
+    assert_eq!(
+        uses("use crate::engine::Engine; // crate::app"),
+        ["engine", "app"]
+    );
+    assert!(uses("    // crate::app").is_empty());
+}
