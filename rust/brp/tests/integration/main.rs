@@ -3,6 +3,7 @@
 
 mod app;
 mod conformance;
+mod error_table;
 mod layers;
 mod poll;
 mod pose_client;
