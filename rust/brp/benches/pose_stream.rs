@@ -1,6 +1,6 @@
 //! Pose stream end to end on loopback, beside the raw WebSocket floor.
 //!
-//! A controller (a tokio-tungstenite server, as in the ADR) sends 33-landmark
+//! A controller (a tokio-tungstenite server, as docs/pose.md describes) sends 33-landmark
 //! FlatBuffers frames; the clock starts just before each frame is sent and
 //! stops when the frame is visible in the world: an observer on
 //! `PoseLandmarks` insertion, which runs inside the same world change that

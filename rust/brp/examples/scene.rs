@@ -1,4 +1,4 @@
-//! Builds the protocol document's scene (Camera, Light, Player) in an
+//! Builds docs/protocol.md's scene (Camera, Light, Player) in an
 //! embedded world and runs the document's requests, printing each request
 //! and its response.
 //!

@@ -17,7 +17,8 @@ use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Short names that stand for another type: the seed predates `ChildOf`.
+/// Short names that stand for another type: `Parent` is the name
+/// docs/protocol.md uses for `ChildOf`.
 const ALIASES: &[(&str, &str)] = &[("Parent", "bevy_ecs::hierarchy::ChildOf")];
 
 /// Names a dynamic component may not take: keys of a QUERY result row.

@@ -66,7 +66,7 @@ impl Decoded {
     }
 }
 
-/// JSON text in the seed's nesting, written as `{"JSON": text}`.
+/// JSON text in the protocol's nesting (docs/protocol.md), written as `{"JSON": text}`.
 pub(crate) struct Wrapped<'a>(pub &'a str);
 
 impl Serialize for Wrapped<'_> {
