@@ -3,7 +3,6 @@
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{BrpError, BrpResult};
-use crate::methods;
 use crate::poll::Owner;
 use crate::protocol::Response;
 use bevy_ecs::component::Component;
@@ -88,7 +87,7 @@ impl App {
 
     /// Answers one request given as JSON text, as a [`Response`].
     pub fn respond(&self, text: &str) -> Response {
-        match methods::parse(text) {
+        match self.engine.parse(text) {
             Ok(call) => self.engine.answer(call, Owner::NONE),
             Err(response) => response,
         }

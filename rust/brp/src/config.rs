@@ -4,7 +4,9 @@ use serde::Deserialize;
 
 /// Settings of an [`App`](crate::App), also accepted as JSON by the C and
 /// Python constructors, e.g. `{"components": ["Position"], "auto_declare": true}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+///
+/// Every limit is described in docs/limits.md with the error it gives.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Dynamic components to declare at start.
@@ -12,6 +14,23 @@ pub struct Config {
     /// Declare unknown component names met in SPAWN and INSERT as dynamic
     /// components instead of rejecting them. Off by default (strict).
     pub auto_declare: bool,
+    /// The longest request text, in bytes, that is read; a longer one is
+    /// refused with `INVALID_REQUEST` before it is parsed.
+    pub max_request_bytes: usize,
+    /// The most components one SPAWN, INSERT, REMOVE, GET or QUERY may name;
+    /// more is `INVALID_PARAMS`.
+    pub max_components_per_request: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            components: Vec::new(),
+            auto_declare: false,
+            max_request_bytes: 8 << 20,
+            max_components_per_request: 256,
+        }
+    }
 }
 
 impl Config {

@@ -7,7 +7,7 @@
 
 use crate::config::Config;
 use crate::error::{BrpError, BrpResult, ErrorCode};
-use crate::methods::{Action, Call};
+use crate::methods::{self, Action, Call};
 use crate::params::Params;
 use crate::poll::{Completion, Fired, Owner, Parked, ParkedPoll, Poll};
 use crate::protocol::{Body, Response};
@@ -21,6 +21,8 @@ use std::time::Instant;
 
 /// One world and its parked POLLs, shared by every handle.
 pub(crate) struct Engine {
+    /// The longest request text read (`Config::max_request_bytes`).
+    max_request_bytes: usize,
     state: Mutex<State>,
     /// Wakes the timeout thread when an earlier deadline is parked.
     timer: Condvar,
@@ -43,6 +45,7 @@ impl Engine {
     /// An engine on a new world made with `config`.
     pub(crate) fn new(config: Config) -> BrpResult<Self> {
         Ok(Self {
+            max_request_bytes: config.max_request_bytes,
             state: Mutex::new(State {
                 host: Host::new(config)?,
                 parked: Parked::default(),
@@ -52,6 +55,22 @@ impl Engine {
             timer: Condvar::new(),
             next_session: AtomicU64::new(1),
         })
+    }
+
+    /// Reads request text and looks its request up, refusing text longer
+    /// than the configured limit before reading any of it.
+    pub(crate) fn parse<'a>(&self, text: &'a str) -> Result<Call<'a>, Response> {
+        if text.len() > self.max_request_bytes {
+            return Err(Response::error(
+                None,
+                BrpError::invalid_request(format!(
+                    "the request is {} bytes, over the limit of {} (Config.max_request_bytes)",
+                    text.len(),
+                    self.max_request_bytes
+                )),
+            ));
+        }
+        methods::parse(text)
     }
 
     /// Takes the lock.
@@ -77,7 +96,7 @@ impl Engine {
     }
 
     /// Answers `call`, blocking while a POLL is parked.
-    pub(crate) fn answer(self: &Arc<Self>, call: Call, owner: Owner) -> Response {
+    pub(crate) fn answer(self: &Arc<Self>, call: Call<'_>, owner: Owner) -> Response {
         if !matches!(call.method.action, Action::Poll) {
             return self.respond_now(call);
         }
@@ -101,7 +120,7 @@ impl Engine {
     /// returns `None`.
     pub(crate) fn dispatch(
         self: &Arc<Self>,
-        call: Call,
+        call: Call<'_>,
         owner: Owner,
         complete: impl FnOnce() -> Completion,
     ) -> Option<Response> {
@@ -112,7 +131,7 @@ impl Engine {
     }
 
     /// Answers a call that never parks.
-    fn respond_now(&self, call: Call) -> Response {
+    fn respond_now(&self, call: Call<'_>) -> Response {
         let result = match call.method.action {
             Action::Answer { handler, mutates } => self.execute(&call, |host, params| {
                 let result = handler(host, params);
@@ -132,10 +151,10 @@ impl Engine {
     /// `f` reports a change, advances the tick and wakes parked POLLs.
     fn execute(
         &self,
-        call: &Call,
+        call: &Call<'_>,
         f: impl FnOnce(&mut Host, &Params) -> (bool, BrpResult<Body>),
     ) -> BrpResult<Body> {
-        let params = Params::new(&call.params)?;
+        let params = Params::read(call.params, call.method.params)?;
         let mut state = self.lock();
         let (changed, result) = catch_unwind(AssertUnwindSafe(|| f(&mut state.host, &params)))
             .unwrap_or_else(|_| {
@@ -156,13 +175,13 @@ impl Engine {
 
     fn poll(
         self: &Arc<Self>,
-        call: Call,
+        call: Call<'_>,
         owner: Owner,
         complete: impl FnOnce() -> Completion,
     ) -> Option<Response> {
         let id = call.id;
         let respond = |result| Some(call.respond(result));
-        let params = match Params::new(&call.params) {
+        let params = match Params::read(call.params, call.method.params) {
             Ok(params) => params,
             Err(error) => return respond(Err(error)),
         };

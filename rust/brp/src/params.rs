@@ -1,64 +1,79 @@
 //! Reading a request's `params` with errors that name the offending field.
 
 use crate::error::{BrpError, BrpResult};
+use serde::Deserializer as _;
+use serde::de::{MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::fmt;
 
 /// The `params` object of a request (`null` or absent reads as empty).
-pub(crate) struct Params<'a> {
-    object: Option<&'a Map<String, Value>>,
+///
+/// It is read from the request's raw text, and only the fields the request
+/// takes are parsed: an unknown field is an error before any of its value is
+/// read, so no request can make the library build a tree of a part it never
+/// uses.
+pub(crate) struct Params {
+    object: Option<Map<String, Value>>,
 }
 
-impl<'a> Params<'a> {
-    /// Wraps `params`, which must be an object, `null` or absent.
-    pub(crate) fn new(params: &'a Value) -> BrpResult<Self> {
-        match params {
-            Value::Object(object) => Ok(Self {
-                object: Some(object),
-            }),
-            Value::Null => Ok(Self { object: None }),
-            other => Err(BrpError::invalid_params(format!(
-                "params must be an object, got {}",
-                kind(other)
-            ))),
+impl Params {
+    /// Reads `raw` (absent, `null` or an object whose keys are all in
+    /// `allowed`) and parses the fields it has.
+    pub(crate) fn read(raw: Option<&RawValue>, allowed: &[&str]) -> BrpResult<Self> {
+        let Some(raw) = raw.filter(|raw| raw.get() != "null") else {
+            return Ok(Self { object: None });
+        };
+        let fields = raw_fields(raw).map_err(|got| {
+            BrpError::invalid_params(format!("params must be an object, got {got}"))
+        })?;
+        if let Some((key, _)) = fields.iter().find(|(key, _)| !allowed.contains(&&**key)) {
+            return Err(unknown_field("params", key, allowed));
         }
-    }
-
-    /// Fails on a key outside `allowed`, so a misspelt parameter is not
-    /// silently ignored.
-    pub(crate) fn only(&self, allowed: &[&str]) -> BrpResult<()> {
-        only(self.object, "params", allowed)
+        let mut object = Map::with_capacity(fields.len());
+        for (key, value) in fields {
+            let value = serde_json::from_str(value.get())
+                .map_err(|e| BrpError::invalid_params(format!("params.{key}: {e}")))?;
+            object.insert(key.into_owned(), value);
+        }
+        Ok(Self {
+            object: Some(object),
+        })
     }
 
     /// The field `key`, if present and not `null`.
-    pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
-        self.object?.get(key).filter(|v| !v.is_null())
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+        self.object.as_ref()?.get(key).filter(|v| !v.is_null())
     }
 
     /// True when the field `key` is present, even as `null`.
     pub(crate) fn has(&self, key: &str) -> bool {
-        self.object.is_some_and(|object| object.contains_key(key))
+        self.object
+            .as_ref()
+            .is_some_and(|object| object.contains_key(key))
     }
 
     /// The required field `key`.
-    pub(crate) fn required(&self, key: &str) -> BrpResult<&'a Value> {
+    pub(crate) fn required(&self, key: &str) -> BrpResult<&Value> {
         self.get(key)
             .ok_or_else(|| BrpError::invalid_params(format!("missing params.{key}")))
     }
 
     /// The required string field `key`.
-    pub(crate) fn str(&self, key: &str) -> BrpResult<&'a str> {
+    pub(crate) fn str(&self, key: &str) -> BrpResult<&str> {
         self.required(key)?
             .as_str()
             .ok_or_else(|| BrpError::invalid_params(format!("params.{key} must be a string")))
     }
 
     /// The required object field `key`.
-    pub(crate) fn object(&self, key: &str) -> BrpResult<&'a Map<String, Value>> {
+    pub(crate) fn object(&self, key: &str) -> BrpResult<&Map<String, Value>> {
         object(self.required(key)?, &format!("params.{key}"))
     }
 
     /// The required list of component names `key`.
-    pub(crate) fn names(&self, key: &str) -> BrpResult<Vec<&'a str>> {
+    pub(crate) fn names(&self, key: &str) -> BrpResult<Vec<&str>> {
         names(self.required(key)?, &format!("params.{key}"))
     }
 }
@@ -74,11 +89,51 @@ pub(crate) fn only(
         .flatten()
         .find(|(key, _)| !allowed.contains(&key.as_str()))
     {
-        Some((key, _)) => Err(BrpError::invalid_params(format!(
-            "unknown field {at}.{key}; expected one of: {}",
-            allowed.join(", ")
-        ))),
+        Some((key, _)) => Err(unknown_field(at, key, allowed)),
         None => Ok(()),
+    }
+}
+
+fn unknown_field(at: &str, key: &str, allowed: &[&str]) -> BrpError {
+    BrpError::invalid_params(format!(
+        "unknown field {at}.{key}; expected one of: {}",
+        allowed.join(", ")
+    ))
+}
+
+/// The fields of the JSON object `raw`, in order, their values unparsed; or
+/// the kind of value `raw` is instead.
+pub(crate) fn raw_fields(raw: &RawValue) -> Result<Vec<(Cow<'_, str>, &RawValue)>, &'static str> {
+    struct Fields;
+    impl<'de> Visitor<'de> for Fields {
+        type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(0).min(16));
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                fields.push((key, map.next_value()?));
+            }
+            Ok(fields)
+        }
+    }
+    let text = raw.get();
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    deserializer
+        .deserialize_map(Fields)
+        .map_err(|_| raw_kind(text))
+}
+
+/// The kind of the JSON value `text` (valid JSON), for messages.
+pub(crate) fn raw_kind(text: &str) -> &'static str {
+    match text.trim_start().as_bytes().first() {
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'"') => "a string",
+        Some(b'[') => "a list",
+        Some(b'{') => "an object",
+        _ => "a number",
     }
 }
 

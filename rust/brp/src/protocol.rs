@@ -6,6 +6,7 @@
 
 use crate::error::{BrpError, BrpResult};
 use crate::params;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -17,8 +18,8 @@ pub(crate) struct Request<'a> {
     pub(crate) id: u64,
     /// The request's name, e.g. `"GET"`.
     pub(crate) name: Cow<'a, str>,
-    /// The request's `params` (`Value::Null` when absent).
-    pub(crate) params: Value,
+    /// The request's `params`, unparsed (`None` when absent).
+    pub(crate) params: Option<&'a RawValue>,
 }
 
 /// The `response` value of a successful request, as JSON text: handlers
@@ -100,8 +101,8 @@ struct Envelope<'a> {
     id: u64,
     #[serde(borrow)]
     request: Cow<'a, str>,
-    #[serde(default)]
-    params: Value,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
 }
 
 /// Parses request text; a request that cannot be read becomes its error
@@ -116,50 +117,54 @@ pub(crate) fn parse(text: &str) -> Result<Request<'_>, Response> {
             params: envelope.params,
         });
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        Response::error(
-            None,
-            BrpError::parse(format!("request is not valid JSON: {e}")),
-        )
-    })?;
-    read(value)
-}
-
-/// Reads a request from its parsed JSON.
-fn read(value: Value) -> Result<Request<'static>, Response> {
-    let Value::Object(mut object) = value else {
+    if let Err(e) = serde_json::from_str::<IgnoredAny>(text) {
         return Err(Response::error(
             None,
-            BrpError::invalid_request(format!(
-                "a request is a JSON object, got {}",
-                params::kind(&value)
-            )),
+            BrpError::parse(format!("request is not valid JSON: {e}")),
         ));
+    }
+    read(text)
+}
+
+/// Reads a request from valid JSON text that is not a well-formed request,
+/// to say what is wrong with it.
+fn read(text: &str) -> Result<Request<'_>, Response> {
+    let not_object = |got| {
+        Response::error(
+            None,
+            BrpError::invalid_request(format!("a request is a JSON object, got {got}")),
+        )
     };
-    let Some(id) = object.get("id").and_then(Value::as_u64) else {
-        let message = match object.get("id") {
-            Some(other) => format!("id must be a non-negative integer, got {other}"),
+    let raw: &RawValue = serde_json::from_str(text).map_err(|_| not_object("nothing"))?;
+    let fields = params::raw_fields(raw).map_err(not_object)?;
+    let field = |key: &str| fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v);
+    let Some(id) = field("id").and_then(|id| serde_json::from_str::<u64>(id.get()).ok()) else {
+        let message = match field("id") {
+            Some(other) => format!("id must be a non-negative integer, got {}", other.get()),
             None => "missing id".to_owned(),
         };
         return Err(Response::error(None, BrpError::invalid_request(message)));
     };
     let fail = |error| Response::error(Some(id), error);
-    if let Err(error) = params::only(Some(&object), "request", &["id", "request", "params"]) {
-        return Err(fail(BrpError::invalid_request(error.message)));
+    let allowed = ["id", "request", "params"];
+    if let Some((key, _)) = fields.iter().find(|(key, _)| !allowed.contains(&&**key)) {
+        return Err(fail(BrpError::invalid_request(format!(
+            "unknown field request.{key}; expected one of: {}",
+            allowed.join(", ")
+        ))));
     }
-    let name = match object.remove("request") {
-        Some(Value::String(name)) => name,
-        Some(other) => {
-            return Err(fail(BrpError::invalid_request(format!(
+    let name = match field("request") {
+        Some(raw) => serde_json::from_str::<Cow<'_, str>>(raw.get()).map_err(|_| {
+            fail(BrpError::invalid_request(format!(
                 "request must be a string naming the request, got {}",
-                params::kind(&other)
-            ))));
-        }
+                params::raw_kind(raw.get())
+            )))
+        })?,
         None => return Err(fail(BrpError::invalid_request("missing request"))),
     };
     Ok(Request {
         id,
-        name: Cow::Owned(name),
-        params: object.remove("params").unwrap_or(Value::Null),
+        name,
+        params: field("params"),
     })
 }

@@ -8,7 +8,7 @@
 
 use crate::app::App;
 use crate::error::{BrpError, ErrorCode};
-use crate::methods::{self, Action, Call};
+use crate::methods::{Action, Call};
 use crate::params::Params;
 use crate::poll::{Completion, Owner};
 use crate::protocol::{self, Response};
@@ -175,8 +175,8 @@ impl Session {
     }
 
     /// Parses `text` and claims its id for this session.
-    fn admit(&self, text: &str) -> Result<Call, Response> {
-        let call = methods::parse(text)?;
+    fn admit<'a>(&self, text: &'a str) -> Result<Call<'a>, Response> {
+        let call = self.inner.app.engine().parse(text)?;
         let id = call.id;
         let refuse = |code, message: String| Response {
             id: Some(id),
@@ -198,9 +198,8 @@ impl Session {
     }
 
     /// CANCEL `{"id": <id of a parked POLL>}` → `{"status": "OK"}`.
-    fn cancel_request(&self, call: &Call) -> Response {
-        let result = Params::new(&call.params).and_then(|params| {
-            params.only(&["id"])?;
+    fn cancel_request(&self, call: &Call<'_>) -> Response {
+        let result = Params::read(call.params, call.method.params).and_then(|params| {
             let target = params.required("id")?.as_u64().ok_or_else(|| {
                 BrpError::invalid_params("params.id must be the id of a parked POLL")
             })?;

@@ -8,15 +8,14 @@ use crate::protocol::{Body, body, ok};
 use crate::world::Host;
 use crate::world::components::ComponentRef;
 use crate::world::query::{QuerySpec, Rows};
-use crate::world::value::{self, Decoded};
+use crate::world::value::{self, Bundle};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::{ChildOf, Children};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 /// PING: `{}` → `{"status": "OK"}`.
-pub(crate) fn ping(_: &mut Host, params: &Params) -> BrpResult<Body> {
-    params.only(&[])?;
+pub(crate) fn ping(_: &mut Host, _: &Params) -> BrpResult<Body> {
     ok()
 }
 
@@ -25,8 +24,8 @@ pub(crate) fn ping(_: &mut Host, params: &Params) -> BrpResult<Body> {
 /// Every named component must be present; otherwise the error lists the
 /// missing ones.
 pub(crate) fn get(host: &mut Host, params: &Params) -> BrpResult<Body> {
-    params.only(&["entity", "components"])?;
     let names = params.names("components")?;
+    host.check_names(&names, "params.components")?;
     let components = names
         .iter()
         .map(|name| host.names.resolve(name))
@@ -72,8 +71,7 @@ pub(crate) fn get(host: &mut Host, params: &Params) -> BrpResult<Body> {
 /// QUERY: `{data, filter}` → `{"entities": [{"id", name: value, has-name: bool}]}`,
 /// ordered by entity id.
 pub(crate) fn query(host: &mut Host, params: &Params) -> BrpResult<Body> {
-    params.only(&["data", "filter"])?;
-    let spec = QuerySpec::parse(params, &host.names, false)?;
+    let spec = QuerySpec::parse(params, host, false)?;
     let entities = spec.matches(host);
     #[derive(Serialize)]
     struct Answer<'a> {
@@ -86,13 +84,11 @@ pub(crate) fn query(host: &mut Host, params: &Params) -> BrpResult<Body> {
 
 /// SPAWN: `{components}` → `{"entity": "<id>"}`.
 pub(crate) fn spawn(host: &mut Host, params: &Params) -> BrpResult<Body> {
-    params.only(&["components"])?;
-    let decoded = decode_all(host, params.object("components")?, None)?;
+    let mut bundle = decode_all(host, params.object("components")?, None)?;
+    bundle.declare(&mut host.names, &mut host.world)?;
     let registry = host.registry.read();
     let mut entity = host.world.spawn_empty();
-    for value in decoded {
-        value.insert(&mut entity, &registry);
-    }
+    bundle.insert(&mut entity, &registry);
     #[derive(Serialize)]
     struct Answer {
         entity: String,
@@ -105,30 +101,39 @@ pub(crate) fn spawn(host: &mut Host, params: &Params) -> BrpResult<Body> {
 /// DESTROY: `{entity}` → `{"status": "OK"}`. The entity's descendants
 /// (through `Children`) are destroyed with it, as Bevy's `despawn` does.
 pub(crate) fn destroy(host: &mut Host, params: &Params) -> BrpResult<Body> {
-    params.only(&["entity"])?;
-    let entity = host.entity(params.str("entity")?)?.id();
-    host.world.despawn(entity);
+    let root = host.entity(params.str("entity")?)?.id();
+    // Leaves first, so no despawn has children to despawn in turn: Bevy's
+    // own despawn recurses once per level, and a deep hierarchy would
+    // overflow the stack.
+    let mut doomed = vec![root];
+    let mut next = 0;
+    while let Some(&entity) = doomed.get(next) {
+        if let Some(children) = host.world.get::<Children>(entity) {
+            doomed.extend(children.iter());
+        }
+        next += 1;
+    }
+    for entity in doomed.into_iter().rev() {
+        host.world.despawn(entity);
+    }
     ok()
 }
 
 /// INSERT: `{entity, components}` → `{"status": "OK"}`; replaces existing values.
 pub(crate) fn insert(host: &mut Host, params: &Params) -> BrpResult<Body> {
-    params.only(&["entity", "components"])?;
     let components = params.object("components")?;
     let entity = host.entity(params.str("entity")?)?.id();
-    let decoded = decode_all(host, components, Some(entity))?;
+    let mut bundle = decode_all(host, components, Some(entity))?;
+    bundle.declare(&mut host.names, &mut host.world)?;
     let registry = host.registry.read();
-    let mut entity = host.world.entity_mut(entity);
-    for value in decoded {
-        value.insert(&mut entity, &registry);
-    }
+    bundle.insert(&mut host.world.entity_mut(entity), &registry);
     ok()
 }
 
 /// REMOVE: `{entity, components}` → `{"status": "OK"}`; absent components are ignored.
 pub(crate) fn remove(host: &mut Host, params: &Params) -> BrpResult<Body> {
-    params.only(&["entity", "components"])?;
     let names = params.names("components")?;
+    host.check_count(names.len(), "params.components")?;
     let entity = host.entity(params.str("entity")?)?.id();
     let ids = names
         .iter()
@@ -144,7 +149,6 @@ pub(crate) fn remove(host: &mut Host, params: &Params) -> BrpResult<Body> {
 /// REPARENT: `{entity, parent}` → `{"status": "OK"}`. `parent: null` makes the
 /// entity a root. The old parent's `Children` is updated in the same step.
 pub(crate) fn reparent(host: &mut Host, params: &Params) -> BrpResult<Body> {
-    params.only(&["entity", "parent"])?;
     let entity = host.entity(params.str("entity")?)?.id();
     let parent = match params.get("parent") {
         Some(Value::String(parent)) => Some(host.entity(parent)?.id()),
@@ -173,17 +177,19 @@ pub(crate) fn reparent(host: &mut Host, params: &Params) -> BrpResult<Body> {
 }
 
 /// Resolves and decodes every component of a SPAWN or INSERT, checking a
-/// new `ChildOf` against `entity` (`None` for a new entity).
+/// new `ChildOf` against `entity` (`None` for a new entity). Changes nothing.
 fn decode_all(
-    host: &mut Host,
+    host: &Host,
     components: &Map<String, Value>,
     entity: Option<Entity>,
-) -> BrpResult<Vec<Decoded>> {
-    let mut decoded = Vec::with_capacity(components.len());
+) -> BrpResult<Bundle> {
+    host.check_count(components.len(), "params.components")?;
+    let mut bundle = Bundle::default();
     for (name, wrapped) in components {
-        let component =
-            host.names
-                .resolve_or_declare(&mut host.world, name, host.config.auto_declare)?;
+        let Some(component) = host.names.resolve_or_plan(name, host.config.auto_declare)? else {
+            bundle.push_undeclared(name, value::decode_json(name, wrapped)?);
+            continue;
+        };
         writable(host, &component, name)?;
         let value = value::decode(name, &component, wrapped, &host.registry.read())?;
         if let Some(ChildOf(parent)) = value.downcast_ref::<ChildOf>() {
@@ -198,9 +204,9 @@ fn decode_all(
             })?;
             check_parent(host, entity, parent)?;
         }
-        decoded.push(value);
+        bundle.push(value);
     }
-    Ok(decoded)
+    Ok(bundle)
 }
 
 /// Rejects `Children`, which the hierarchy derives from `ChildOf`.

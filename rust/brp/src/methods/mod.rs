@@ -11,7 +11,7 @@ use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::params::Params;
 use crate::protocol::{Body, Request, Response};
 use crate::world::Host;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A request handler: reads params, acts on the world, returns the response.
 pub(crate) type Handler = fn(&mut Host, &Params) -> BrpResult<Body>;
@@ -32,13 +32,16 @@ pub(crate) enum Action {
 pub(crate) struct Method {
     /// The request name on the wire, e.g. `"GET"`.
     pub(crate) name: &'static str,
+    /// The fields its `params` may have; any other is an error.
+    pub(crate) params: &'static [&'static str],
     /// What the request does.
     pub(crate) action: Action,
 }
 
-const fn read(name: &'static str, handler: Handler) -> Method {
+const fn read(name: &'static str, params: &'static [&'static str], handler: Handler) -> Method {
     Method {
         name,
+        params,
         action: Action::Answer {
             handler,
             mutates: false,
@@ -46,9 +49,10 @@ const fn read(name: &'static str, handler: Handler) -> Method {
     }
 }
 
-const fn write(name: &'static str, handler: Handler) -> Method {
+const fn write(name: &'static str, params: &'static [&'static str], handler: Handler) -> Method {
     Method {
         name,
+        params,
         action: Action::Answer {
             handler,
             mutates: true,
@@ -58,37 +62,39 @@ const fn write(name: &'static str, handler: Handler) -> Method {
 
 /// Every request.
 pub(crate) const METHODS: &[Method] = &[
-    read("PING", handlers::ping),
-    read("GET", handlers::get),
-    read("QUERY", handlers::query),
-    write("SPAWN", handlers::spawn),
-    write("DESTROY", handlers::destroy),
-    write("INSERT", handlers::insert),
-    write("REMOVE", handlers::remove),
-    write("REPARENT", handlers::reparent),
+    read("PING", &[], handlers::ping),
+    read("GET", &["entity", "components"], handlers::get),
+    read("QUERY", &["data", "filter"], handlers::query),
+    write("SPAWN", &["components"], handlers::spawn),
+    write("DESTROY", &["entity"], handlers::destroy),
+    write("INSERT", &["entity", "components"], handlers::insert),
+    write("REMOVE", &["entity", "components"], handlers::remove),
+    write("REPARENT", &["entity", "parent"], handlers::reparent),
     Method {
         name: "POLL",
+        params: &["data", "filter", "watermark", "timeout_ms"],
         action: Action::Poll,
     },
     Method {
         name: "CANCEL",
+        params: &["id"],
         action: Action::Cancel,
     },
 ];
 
 /// A request matched to its row of the table.
-pub(crate) struct Call {
+pub(crate) struct Call<'a> {
     /// The client's id.
     pub(crate) id: u64,
     /// The row.
     pub(crate) method: &'static Method,
-    /// The request's `params`.
-    pub(crate) params: Value,
+    /// The request's `params`, unparsed.
+    pub(crate) params: Option<&'a RawValue>,
 }
 
-impl Call {
+impl<'a> Call<'a> {
     /// Looks `request` up; an unknown name becomes its error response.
-    pub(crate) fn new(request: Request<'_>) -> Result<Self, Response> {
+    pub(crate) fn new(request: Request<'a>) -> Result<Self, Response> {
         let name = &*request.name;
         match METHODS.iter().find(|method| method.name == name) {
             Some(method) => Ok(Self {
@@ -116,6 +122,6 @@ impl Call {
 }
 
 /// Reads request text and looks it up.
-pub(crate) fn parse(text: &str) -> Result<Call, Response> {
+pub(crate) fn parse(text: &str) -> Result<Call<'_>, Response> {
     Call::new(crate::protocol::parse(text)?)
 }

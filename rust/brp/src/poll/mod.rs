@@ -72,7 +72,6 @@ pub(crate) struct Poll {
 impl Poll {
     /// Reads `{data, filter, watermark, timeout_ms}`.
     pub(crate) fn parse(params: &Params, host: &Host) -> BrpResult<Self> {
-        params.only(&["data", "filter", "watermark", "timeout_ms"])?;
         let watermark = match params.get("watermark") {
             None => None,
             Some(Value::String(text)) => Some(Watermark::parse(text)?),
@@ -89,7 +88,7 @@ impl Poll {
             })?)),
         };
         Ok(Self {
-            spec: QuerySpec::parse(params, &host.names, true)?,
+            spec: QuerySpec::parse(params, host, true)?,
             query: None,
             watermark,
             timeout,

@@ -86,18 +86,19 @@ impl ComponentNames {
         }
     }
 
-    /// Resolves `name`; when it is unknown and `declare` is set, declares it
-    /// as a dynamic component (the `auto_declare` setting).
-    pub(crate) fn resolve_or_declare(
-        &mut self,
-        world: &mut World,
+    /// Resolves `name`; when it is unknown and `declare` is set (the
+    /// `auto_declare` setting), checks that it may be declared as a dynamic
+    /// component and returns `None`: the caller declares it once the whole
+    /// request is known to succeed. Changes nothing.
+    pub(crate) fn resolve_or_plan(
+        &self,
         name: &str,
         declare: bool,
-    ) -> BrpResult<ComponentRef> {
+    ) -> BrpResult<Option<ComponentRef>> {
         match self.resolve(name) {
-            Ok(component) => Ok(component.clone()),
+            Ok(component) => Ok(Some(component.clone())),
             Err(error) if !declare || self.by_short.contains_key(name) => Err(error),
-            Err(_) => self.declare(world, name),
+            Err(_) => self.declarable(name),
         }
     }
 
@@ -146,11 +147,12 @@ impl ComponentNames {
         Ok(())
     }
 
-    /// Declares a dynamic component named `name`; declaring it again is a no-op.
-    pub(crate) fn declare(&mut self, world: &mut World, name: &str) -> BrpResult<ComponentRef> {
+    /// Checks that `name` may name a dynamic component: `Some` if it already
+    /// does, `None` if [`declare`](Self::declare) would make it. Changes nothing.
+    pub(crate) fn declarable(&self, name: &str) -> BrpResult<Option<ComponentRef>> {
         if let Some(existing) = self.by_path.get(name) {
             return match existing.kind {
-                Kind::Dynamic => Ok(existing.clone()),
+                Kind::Dynamic => Ok(Some(existing.clone())),
                 Kind::Reflected { .. } => Err(BrpError::component(format!(
                     "cannot declare `{name}`: it is a registered Rust type"
                 ))),
@@ -167,6 +169,14 @@ impl ComponentNames {
             return Err(BrpError::component(format!(
                 "cannot declare `{name}`: it is the short name of several registered types"
             )));
+        }
+        Ok(None)
+    }
+
+    /// Declares a dynamic component named `name`; declaring it again is a no-op.
+    pub(crate) fn declare(&mut self, world: &mut World, name: &str) -> BrpResult<ComponentRef> {
+        if let Some(existing) = self.declarable(name)? {
+            return Ok(existing);
         }
         let path: Arc<str> = name.into();
         // SAFETY: the layout and drop function are those of `serde_json::Value`,

@@ -99,6 +99,32 @@ impl Host {
         })
     }
 
+    /// Fails when a request names more components than
+    /// [`Config::max_components_per_request`] allows.
+    pub(crate) fn check_count(&self, count: usize, at: &str) -> BrpResult<()> {
+        let max = self.config.max_components_per_request;
+        if count > max {
+            return Err(BrpError::invalid_params(format!(
+                "{at} names {count} components, over the limit of {max} \
+                 (Config.max_components_per_request)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// [`check_count`](Self::check_count), and fails when a name is given
+    /// twice (an answer cannot hold the same key twice).
+    pub(crate) fn check_names(&self, names: &[&str], at: &str) -> BrpResult<()> {
+        self.check_count(names.len(), at)?;
+        let mut seen = std::collections::HashSet::with_capacity(names.len());
+        match names.iter().find(|name| !seen.insert(**name)) {
+            Some(twice) => Err(BrpError::invalid_params(format!(
+                "{at} names `{twice}` twice"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// `entity` as an [`EntityRef`], unless it is missing or hidden.
     pub(crate) fn visible(&self, entity: Entity) -> Option<EntityRef<'_>> {
         let entity = self.world.get_entity(entity).ok()?;

@@ -5,7 +5,7 @@ use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
 use crate::params::{self, Params};
 use crate::world::Host;
-use crate::world::components::{ComponentNames, ComponentRef};
+use crate::world::components::ComponentRef;
 use crate::world::value;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::query::{QueryBuilder, QueryState};
@@ -14,6 +14,7 @@ use bevy_reflect::TypeRegistry;
 use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 
 /// A component as the client named it, and what the name resolved to.
 pub(crate) struct Selected {
@@ -42,11 +43,8 @@ pub(crate) struct QuerySpec {
 impl QuerySpec {
     /// Parses `params.data` and `params.filter`; `filter.changed` only when
     /// `allow_changed` (POLL).
-    pub(crate) fn parse(
-        params: &Params,
-        names: &ComponentNames,
-        allow_changed: bool,
-    ) -> BrpResult<Self> {
+    pub(crate) fn parse(params: &Params, host: &Host, allow_changed: bool) -> BrpResult<Self> {
+        let names = &host.names;
         let empty = Map::new();
         let data = match params.get("data") {
             Some(data) => params::object(data, "params.data")?,
@@ -104,6 +102,22 @@ impl QuerySpec {
             without: refs("without")?,
             changed: refs("changed")?,
         };
+        let lists = [&spec.components, &spec.optional, &spec.has];
+        let refs = [&spec.with, &spec.without, &spec.changed];
+        let count = lists.iter().map(|l| l.len()).sum::<usize>()
+            + refs.iter().map(|l| l.len()).sum::<usize>();
+        host.check_count(count, "params.data and params.filter")?;
+        let mut keys = HashSet::new();
+        let mut has_keys = HashSet::new();
+        if let Some(twice) = (spec.components.iter().chain(&spec.optional))
+            .find(|s| !keys.insert(s.key.as_str()))
+            .or_else(|| spec.has.iter().find(|s| !has_keys.insert(s.key.as_str())))
+        {
+            return Err(BrpError::invalid_params(format!(
+                "`{}` is selected twice in params.data",
+                twice.key
+            )));
+        }
         if let Some(both) = spec.has.iter().find(|h| {
             spec.components
                 .iter()

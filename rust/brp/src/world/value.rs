@@ -7,13 +7,13 @@
 
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
-use crate::world::components::{ComponentRef, Kind};
+use crate::world::components::{ComponentNames, ComponentRef, Kind};
 use bevy_ecs::component::ComponentId;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::ChildOf;
 use bevy_ecs::ptr::OwningPtr;
 use bevy_ecs::reflect::ReflectComponent;
-use bevy_ecs::world::{EntityRef, EntityWorldMut};
+use bevy_ecs::world::{EntityRef, EntityWorldMut, World};
 use bevy_reflect::serde::{
     ReflectDeserializerProcessor, ReflectSerializerProcessor, TypedReflectDeserializer,
     TypedReflectSerializer,
@@ -24,6 +24,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use std::any::TypeId;
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
 
 /// A value decoded from the wire for one component, ready to insert.
 pub(crate) enum Decoded {
@@ -44,24 +46,76 @@ pub(crate) enum Decoded {
 }
 
 impl Decoded {
-    /// Inserts the value into `entity`, replacing any existing one.
-    pub(crate) fn insert(self, entity: &mut EntityWorldMut, registry: &TypeRegistry) {
-        match self {
-            Decoded::Reflected { value, reflect } => {
-                reflect.insert(entity, value.as_partial_reflect(), registry);
-            }
-            Decoded::Dynamic { id, value } => OwningPtr::make(value, |ptr| {
-                // SAFETY: `id` is a dynamic component, laid out as a `Value`.
-                unsafe { entity.insert_by_id(id, ptr) };
-            }),
-        }
-    }
-
     /// The value as `T`, if it is a reflected `T`.
     pub(crate) fn downcast_ref<T: Reflect>(&self) -> Option<&T> {
         match self {
             Decoded::Reflected { value, .. } => value.downcast_ref(),
             Decoded::Dynamic { .. } => None,
+        }
+    }
+}
+
+/// The decoded components of one SPAWN or INSERT, inserted together: the
+/// dynamic ones as one bundle (one archetype move, however many there are).
+#[derive(Default)]
+pub(crate) struct Bundle {
+    reflected: Vec<(Box<dyn Reflect>, ReflectComponent)>,
+    dynamic: Vec<(ComponentId, Value)>,
+    /// Dynamic components to declare before inserting (`auto_declare`).
+    undeclared: Vec<(String, Value)>,
+}
+
+impl Bundle {
+    /// Adds a decoded value.
+    pub(crate) fn push(&mut self, decoded: Decoded) {
+        match decoded {
+            Decoded::Reflected { value, reflect } => self.reflected.push((value, reflect)),
+            Decoded::Dynamic { id, value } => self.dynamic.push((id, value)),
+        }
+    }
+
+    /// Adds the value of a dynamic component that is not declared yet.
+    pub(crate) fn push_undeclared(&mut self, name: &str, value: Value) {
+        self.undeclared.push((name.to_owned(), value));
+    }
+
+    /// Declares the dynamic components the bundle names but the world does
+    /// not know yet. Called only once the whole request is known to succeed,
+    /// so a failed request declares nothing.
+    pub(crate) fn declare(
+        &mut self,
+        names: &mut ComponentNames,
+        world: &mut World,
+    ) -> BrpResult<()> {
+        for (name, value) in std::mem::take(&mut self.undeclared) {
+            let component = names.declare(world, &name)?;
+            self.dynamic.push((component.id, value));
+        }
+        Ok(())
+    }
+
+    /// Inserts every value into `entity`, replacing existing ones. When two
+    /// names stand for one component, the later value wins.
+    pub(crate) fn insert(self, entity: &mut EntityWorldMut, registry: &TypeRegistry) {
+        let mut dynamic = self.dynamic;
+        dynamic.reverse();
+        dynamic.sort_by_key(|(id, _)| *id); // stable: the later value comes first
+        dynamic.dedup_by_key(|(id, _)| *id);
+        let ids: Vec<ComponentId> = dynamic.iter().map(|(id, _)| *id).collect();
+        let mut values: Vec<ManuallyDrop<Value>> = dynamic
+            .into_iter()
+            .map(|(_, value)| ManuallyDrop::new(value))
+            .collect();
+        let pointers = values.iter_mut().map(|value| {
+            // SAFETY: the pointer is to a live `Value` that the world takes
+            // ownership of; `ManuallyDrop` keeps it from being dropped here.
+            unsafe { OwningPtr::new(NonNull::from(&mut **value).cast()) }
+        });
+        // SAFETY: every id is a dynamic component of this world, laid out as
+        // a `Value`, and each pointer points to a `Value`, in the same order.
+        unsafe { entity.insert_by_ids(&ids, pointers) };
+        for (value, reflect) in self.reflected {
+            reflect.insert(entity, value.as_partial_reflect(), registry);
         }
     }
 }
@@ -136,12 +190,10 @@ pub(crate) fn decode(
         BrpError::component(format!("invalid value for component `{name}`: {e}"))
     };
     match &component.kind {
-        Kind::Dynamic => serde_json::from_str(text)
-            .map(|value| Decoded::Dynamic {
-                id: component.id,
-                value,
-            })
-            .map_err(|e| invalid(&e)),
+        Kind::Dynamic => Ok(Decoded::Dynamic {
+            id: component.id,
+            value: decode_json(name, wrapped)?,
+        }),
         Kind::Reflected { type_id, reflect } => {
             let registration = registry
                 .get(*type_id)
@@ -166,6 +218,12 @@ pub(crate) fn decode(
                 })
         }
     }
+}
+
+/// Decodes the wire value `wrapped` of the dynamic component `name`.
+pub(crate) fn decode_json(name: &str, wrapped: &Value) -> BrpResult<Value> {
+    serde_json::from_str(unwrap(name, wrapped)?)
+        .map_err(|e| BrpError::component(format!("invalid value for component `{name}`: {e}")))
 }
 
 /// Reads and writes `Entity` values as wire ids inside reflected values;

@@ -4,6 +4,7 @@
 mod app;
 mod conformance;
 mod error_table;
+mod hardening;
 mod layers;
 mod poll;
 mod pose_client;
