@@ -36,7 +36,8 @@ json send(const brp::Session& session, const json& request) {
   return response["response"];
 }
 
-// The seed's nesting: a component value is the JSON text of the value.
+// The protocol's nesting (docs/protocol.md): a component value is the JSON
+// text of the value.
 json component(const json& value) { return {{"JSON", value.dump()}}; }
 
 std::string spawn(const brp::Session& session, int id, const json& components) {
@@ -79,7 +80,7 @@ int stream_poses(const std::string& url, long frames) {
   client.stop();
   const json stats = json::parse(client.stats());
   if (!newest.is_null()) {
-    // Values come in the seed's nesting: the JSON text of the component.
+    // Values come nested (docs/protocol.md): the JSON text of the component.
     const json pose = json::parse(newest["PoseLandmarks"]["JSON"].get<std::string>());
     std::cout << "entity " << newest["id"].get<std::string>() << ": sequence " << pose["sequence"]
               << ", timestamp " << pose["timestamp"] << ", " << pose["landmarks"].size()

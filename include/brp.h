@@ -103,6 +103,65 @@ typedef enum brp_status {
 } brp_status;
 
 /**
+ * The code of a BRP error response, `{"error": {"code": ...}}`, one
+ * `BRP_ERROR_*` constant per code of the table in docs/protocol.md.
+ *
+ * A request the protocol rejects is not a failed call: the call returns
+ * `BRP_STATUS_OK` and the response JSON carries the code. Compare the
+ * parsed number with these constants. Later versions may add codes.
+ */
+typedef enum brp_error {
+  /**
+   * The request text is not valid JSON.
+   */
+  BRP_ERROR_PARSE_ERROR = -32700,
+  /**
+   * The JSON is not a request object (`id`, `request`, `params`).
+   */
+  BRP_ERROR_INVALID_REQUEST = -32600,
+  /**
+   * The `request` names no known request.
+   */
+  BRP_ERROR_UNKNOWN_REQUEST = -32601,
+  /**
+   * `params` are missing, mistyped or malformed (entity ids too).
+   */
+  BRP_ERROR_INVALID_PARAMS = -32602,
+  /**
+   * The server failed; the world is unchanged.
+   */
+  BRP_ERROR_INTERNAL_ERROR = -32603,
+  /**
+   * The entity does not exist (stale or never spawned).
+   */
+  BRP_ERROR_ENTITY_NOT_FOUND = -23401,
+  /**
+   * A component name is unknown or ambiguous, or a value does not fit it.
+   */
+  BRP_ERROR_COMPONENT_ERROR = -23402,
+  /**
+   * The entity does not have a requested component.
+   */
+  BRP_ERROR_COMPONENT_NOT_PRESENT = -23403,
+  /**
+   * REPARENT would make an entity its own ancestor.
+   */
+  BRP_ERROR_SELF_REPARENT = -23404,
+  /**
+   * The request was cancelled, or its session closed before it answered.
+   */
+  BRP_ERROR_CANCELLED = -23405,
+  /**
+   * The request id is already in flight in this session.
+   */
+  BRP_ERROR_DUPLICATE_ID = -23406,
+  /**
+   * A POLL's `timeout_ms` passed before its answer changed.
+   */
+  BRP_ERROR_TIMEOUT = -23407,
+} brp_error;
+
+/**
  * An embedded Bevy ECS world that answers BRP requests in the caller's
  * thread. Opaque: made by `brp_app_new`, freed by `brp_app_free`.
  *

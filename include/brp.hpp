@@ -233,8 +233,8 @@ class Session {
     }
   }
 
-  /// Cancels this session's parked POLL `id` (it answers error -23405);
-  /// false if none was parked.
+  /// Cancels this session's parked POLL `id` (it answers error
+  /// BRP_ERROR_CANCELLED); false if none was parked.
   bool cancel(uint64_t id) const {
     bool found = false;
     detail::check(brp_session_cancel(get(), id, &found));

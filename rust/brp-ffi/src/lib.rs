@@ -8,6 +8,7 @@
 
 mod app;
 mod boundary;
+mod error_code;
 mod last_error;
 mod pose;
 mod session;
@@ -17,6 +18,7 @@ mod string;
 pub use app::{
     BrpApp, brp_app_free, brp_app_new, brp_app_register_component, brp_app_update, brp_request,
 };
+pub use error_code::BrpError;
 pub use last_error::brp_last_error_message;
 pub use pose::{
     BrpPoseCallback, BrpPoseClient, brp_pose_client_free, brp_pose_client_start,

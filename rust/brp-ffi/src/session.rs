@@ -243,15 +243,20 @@ unsafe impl Send for CCallback {}
 unsafe impl Sync for CCallback {}
 
 impl CCallback {
-    fn call(&self, response: brp::protocol::Response) {
-        let text = CString::new(response.to_text()).unwrap_or_else(|_| {
-            c"{\"id\":null,\"error\":{\"code\":-32603,\"message\":\"the response contains a NUL byte\"}}"
-                .to_owned()
-        });
+    fn call(&self, response: brp::Response) {
+        let text = CString::new(response.to_text()).unwrap_or_else(|_| nul_byte_error());
         // SAFETY: `brp_session_set_callback`'s caller guarantees the
         // function may be called with `user_data`; the text outlives the call.
         unsafe { (self.function)(self.user_data, text.as_ptr()) }
     }
+}
+
+/// What a callback gets instead of a response containing a NUL byte, which
+/// a C string cannot carry: an INTERNAL_ERROR response.
+fn nul_byte_error() -> CString {
+    let error = brp::BrpError::internal("the response contains a NUL byte");
+    let text = serde_json::json!({"id": null, "error": error.to_json()}).to_string();
+    CString::new(text).unwrap_or_default()
 }
 
 /// Sends the responses of submitted requests to `callback` instead of the
@@ -324,4 +329,19 @@ pub unsafe extern "C" fn brp_session_cancel(
         out.write(session.session.cancel(id));
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nul_byte_error;
+
+    #[test]
+    fn the_nul_byte_error_is_an_internal_error_response() {
+        assert_eq!(
+            nul_byte_error().to_str(),
+            Ok(
+                r#"{"id":null,"error":{"code":-32603,"message":"the response contains a NUL byte"}}"#
+            )
+        );
+    }
 }

@@ -4,7 +4,6 @@
 // then checked exactly.
 
 #include <brp.hpp>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <set>
@@ -13,18 +12,16 @@
 #include <utility>
 #include <vector>
 
-#include "check.hpp"
+#include "support.h"
 
-using nlohmann::json;
+using brp_test::component;
+using brp_test::json;
+using brp_test::value_of;
 
 namespace {
 
 constexpr int kThreads = 4;
 constexpr int kRounds = 50;
-
-json component(const json& value) { return {{"JSON", value.dump()}}; }
-
-json value_of(const json& wrapped) { return json::parse(wrapped["JSON"].get<std::string>()); }
 
 json send(const brp::Session& session, int id, const char* request, const json& params) {
   return json::parse(session.request(json{{"id", id}, {"request", request}, {"params", params}}.dump()));
@@ -84,5 +81,5 @@ int main() {
   }
   CHECK(markers["response"]["entities"].size() == kThreads * kRounds);
   CHECK(seen.size() == kThreads * kRounds);
-  return check::summary("threads");
+  return brp_test_summary("threads");
 }

@@ -2,16 +2,18 @@
 // as brp::Error with the status and the library's message.
 
 #include <brp.hpp>
-#include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-#include "check.hpp"
+#include "support.h"
 
-using nlohmann::json;
+using brp_test::error_code;
+using brp_test::json;
+using brp_test::value_of;
 
 static_assert(!std::is_copy_constructible_v<brp::App> && std::is_nothrow_move_constructible_v<brp::App>);
 static_assert(!std::is_copy_assignable_v<brp::Session> && std::is_nothrow_move_assignable_v<brp::Session>);
@@ -57,13 +59,13 @@ void moves_transfer_ownership() {
   moved = brp::App();  // frees the first world's handle; `other` keeps it alive
   const json got = json::parse(
       other.request(R"({"id": 1, "request": "GET", "params": {"entity": "1v0", "components": ["Position"]}})"));
-  CHECK(json::parse(got["response"]["components"]["Position"]["JSON"].get<std::string>()) == json({{"x", 1}}));
+  CHECK(value_of(got["response"]["components"]["Position"]) == json({{"x", 1}}));
 }
 
 void error_responses_are_returned() {
   const brp::App app;
   const json response = json::parse(app.request("not json"));
-  CHECK(response["error"]["code"] == -32700);
+  CHECK(error_code(response) == BRP_ERROR_PARSE_ERROR);
   CHECK(brp::version() == brp_version());
 }
 
@@ -103,10 +105,10 @@ void move_assigning_a_session_closes_the_old_one() {
   const json mark = got.at(0)["response"]["watermark"];
   session.submit(json{{"id", 2}, {"request", "POLL"}, {"params", {{"watermark", mark}}}}.dump());
   session = app.session();  // the parked POLL answers CANCELLED through the old callback
-  CHECK(got.size() == 2 && got.at(1)["error"]["code"] == -23405);
+  CHECK(got.size() == 2 && error_code(got.at(1)) == BRP_ERROR_CANCELLED);
   session.submit(R"({"id": 3, "request": "PING"})");  // the new session queues
   CHECK(got.size() == 2);
-  CHECK(session.receive(std::chrono::milliseconds(60000)).has_value());
+  CHECK(session.receive(std::chrono::milliseconds(BRP_TEST_HANG_MS)).has_value());
 }
 
 }  // namespace
@@ -117,5 +119,5 @@ int main() {
   error_responses_are_returned();
   pose();
   move_assigning_a_session_closes_the_old_one();
-  return check::summary("wrapper");
+  return brp_test_summary("wrapper");
 }

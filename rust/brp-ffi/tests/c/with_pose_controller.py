@@ -1,12 +1,12 @@
-"""CTest's pose tests: starts the reference pose controller
-(``brp.controller``) on a free port, runs a program against it, and exits
-with the program's status.
+"""The pose tests' runner (CTest's pose_callback here, and pose_stream of
+cpp-example/): starts the reference pose controller (``brp.controller``) on
+a free port, runs a program against it, and exits with the program's status.
 
-Usage: python pose_stream.py PYTHON_DIR PROGRAM ARGS...
+Usage: python with_pose_controller.py PYTHON_DIR PROGRAM ARGS...
 
 ``{url}`` in ARGS is replaced by the controller's ``ws://`` URL, e.g.
-``controller --pose-url {url} --frames 30`` (the C++ example's pose-stream
-mode) or ``pose_callback_test {url} 20``.
+``pose_callback_test {url} 20`` or ``controller --pose-url {url} --frames
+30`` (the C++ example's pose-stream mode).
 
 The controller is pure Python (websockets + flatbuffers): it runs from
 PYTHON_DIR without libbrp's native extension.

@@ -4,28 +4,28 @@
 // stress run. Waits are bounded only to turn a hang into a failure.
 
 #include <brp.hpp>
-#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <iostream>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "check.hpp"
+#include "support.h"
 
-using nlohmann::json;
+using brp_test::component;
+using brp_test::error_code;
+using brp_test::json;
+using brp_test::value_of;
 
 namespace {
 
-// Long enough never to expire on a loaded machine, so it only catches hangs.
-constexpr int kHangMs = 60000;
+constexpr int kHangMs = BRP_TEST_HANG_MS;
 constexpr int kWrites = 2000;
-
-json component(const json& value) { return {{"JSON", value.dump()}}; }
 
 // A world with one entity holding Counter = 0; returns its id.
 std::string seed(const brp::App& app) {
@@ -63,13 +63,9 @@ json watermark(const brp::Session& session) {
 std::vector<int> counters(const json& response) {
   std::vector<int> values;
   for (const json& entity : response["response"]["entities"]) {
-    values.push_back(json::parse(entity["Counter"]["JSON"].get<std::string>()).get<int>());
+    values.push_back(value_of(entity["Counter"]).get<int>());
   }
   return values;
-}
-
-int error_code(const json& response) {
-  return response.contains("error") ? response["error"]["code"].get<int>() : 0;
 }
 
 json receive(const brp::Session& session) {
@@ -188,7 +184,7 @@ void wrapper_callback_and_cancel() {
     if (response["id"] == 32) {
       CHECK(response["response"] == json({{"status", "OK"}}));
     } else {
-      CHECK(error_code(response) == -23405);
+      CHECK(error_code(response) == BRP_ERROR_CANCELLED);
     }
   }
   lock.unlock();
@@ -208,7 +204,7 @@ void poll_timeout_and_receive_timeout() {
   session.submit(poll(40, mark, 20));
   const json timed_out = receive(session);
   CHECK(timed_out["id"] == 40);
-  CHECK(error_code(timed_out) == -23407);
+  CHECK(error_code(timed_out) == BRP_ERROR_TIMEOUT);
 }
 
 void closing_a_session_with_parked_polls() {
@@ -224,7 +220,7 @@ void closing_a_session_with_parked_polls() {
   }  // brp_session_free: both answer before it returns
   CHECK(inbox.responses.size() == 2);
   for (const json& response : inbox.responses) {
-    CHECK(error_code(response) == -23405);
+    CHECK(error_code(response) == BRP_ERROR_CANCELLED);
   }
 
   // Queue mode: close, drain, then BRP_STATUS_CLOSED.
@@ -236,8 +232,8 @@ void closing_a_session_with_parked_polls() {
   session.submit(R"({"id": 53, "request": "PING"})");  // refused
   const json first = receive(session);
   const json second = receive(session);
-  CHECK(first["id"] == 52 && error_code(first) == -23405);
-  CHECK(second["id"] == 53 && error_code(second) == -23405);
+  CHECK(first["id"] == 52 && error_code(first) == BRP_ERROR_CANCELLED);
+  CHECK(second["id"] == 53 && error_code(second) == BRP_ERROR_CANCELLED);
   char* response = nullptr;
   CHECK(brp_session_receive(session.get(), -1, &response) == BRP_STATUS_CLOSED);
   CHECK(std::string(brp_last_error_message()).find("closed") != std::string::npos);
@@ -263,12 +259,12 @@ void freeing_the_app_wakes_every_parked_poll() {
   std::thread poller([&] { answer = json::parse(blocking.request(poll(61, mark))); });
   app.reset();  // brp_app_free
   CHECK(inbox.responses.size() == 1);
-  CHECK(error_code(inbox.responses.at(0)) == -23405);
+  CHECK(error_code(inbox.responses.at(0)) == BRP_ERROR_CANCELLED);
   poller.join();  // parked or refused: either way CANCELLED
-  CHECK(error_code(answer) == -23405);
+  CHECK(error_code(answer) == BRP_ERROR_CANCELLED);
   // Other requests keep working; new POLLs are refused.
   CHECK(json::parse(blocking.request(R"({"id": 62, "request": "PING"})"))["response"].is_object());
-  CHECK(error_code(json::parse(blocking.request(poll(63, nullptr)))) == -23405);
+  CHECK(error_code(json::parse(blocking.request(poll(63, nullptr)))) == BRP_ERROR_CANCELLED);
 }
 
 void writer_and_poller_stress() {
@@ -322,5 +318,5 @@ int main() {
   closing_a_session_with_parked_polls();
   freeing_the_app_wakes_every_parked_poll();
   writer_and_poller_stress();
-  return check::summary("async");
+  return brp_test_summary("async");
 }

@@ -2,8 +2,8 @@
  * brp_pose_client_start_with_callback against a pose controller (URL in
  * argv[1]): the callback sees every applied frame as JSON, may make
  * requests, and never runs after brp_pose_client_stop returns. Run by
- * pose_stream.py with the reference controller; under the sanitizers in
- * scripts/test-cpp.
+ * with_pose_controller.py with the reference controller; under the
+ * sanitizers in scripts/test-cpp.
  */
 
 #define _POSIX_C_SOURCE 200809L
@@ -16,18 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-static int failures = 0;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      ++failures;                                                              \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                          \
-  } while (0)
-
-/* Only to turn a hang into a failure. */
-#define DEADLINE_MS 60000
+#include "support.h"
 
 struct observed {
   brp_app *app;
@@ -104,7 +93,7 @@ int main(int argc, char **argv) {
 
   CHECK(brp_pose_client_start_with_callback(app, config, on_frame, &seen, &client) ==
         BRP_STATUS_OK);
-  for (long waited = 0; atomic_load(&seen.events) < frames && waited < DEADLINE_MS; waited += 5) {
+  for (long waited = 0; atomic_load(&seen.events) < frames && waited < BRP_TEST_HANG_MS; waited += 5) {
     sleep_ms(5);
   }
   CHECK(brp_pose_client_stop(client) == BRP_STATUS_OK);
@@ -121,7 +110,7 @@ int main(int argc, char **argv) {
   atomic_store(&seen.events, 0);
   CHECK(brp_pose_client_start_with_callback(app, config, on_frame, &seen, &client) ==
         BRP_STATUS_OK);
-  for (long waited = 0; atomic_load(&seen.events) < 1 && waited < DEADLINE_MS; waited += 5) {
+  for (long waited = 0; atomic_load(&seen.events) < 1 && waited < BRP_TEST_HANG_MS; waited += 5) {
     sleep_ms(5);
   }
   brp_pose_client_free(client);
@@ -130,6 +119,6 @@ int main(int argc, char **argv) {
   CHECK(atomic_load(&seen.events) == after_free);
 
   brp_app_free(app);
-  printf("pose_callback: %ld frames observed, %d failed checks\n", events, failures);
-  return failures == 0 ? 0 : 1;
+  printf("pose_callback: %ld frames observed\n", events);
+  return brp_test_summary("pose_callback");
 }

@@ -11,17 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    ++checks;                                                         \
-    if (!(cond)) {                                                    \
-      ++failures;                                                     \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                 \
-  } while (0)
+#include "support.h"
 
 /* The status is `expected` and the last error message contains `needle`. */
 #define CHECK_FAILS(call, expected, needle)                           \
@@ -113,13 +103,13 @@ static void requests(brp_app *app) {
 
   /* Protocol errors are successful calls answering an error response. */
   CHECK_OK(brp_request(app, "not json", &response));
-  CHECK(strstr(response, "-32700") != NULL);
+  CHECK(brp_test_error_code(response) == BRP_ERROR_PARSE_ERROR);
   brp_string_free(response);
   CHECK_OK(brp_request(app,
                        "{\"id\": 2, \"request\": \"GET\", \"params\": "
                        "{\"entity\": \"99v0\", \"components\": [\"Position\"]}}",
                        &response));
-  CHECK(strstr(response, "\"error\"") != NULL && strstr(response, "-23401") != NULL);
+  CHECK(brp_test_error_code(response) == BRP_ERROR_ENTITY_NOT_FOUND);
   brp_string_free(response);
 
   CHECK_OK(brp_request(app, PING, &response));
@@ -158,7 +148,7 @@ static void async_sessions(brp_app *app) {
   /* A malformed submission still gets its (error) response. */
   CHECK_OK(brp_session_submit(session, "not json"));
   CHECK_OK(brp_session_receive(session, -1, &response));
-  CHECK(strstr(response, "-32700") != NULL);
+  CHECK(brp_test_error_code(response) == BRP_ERROR_PARSE_ERROR);
   brp_string_free(response);
   CHECK_OK(brp_session_submit(session, PING));
   CHECK_OK(brp_session_receive(session, INT64_MAX, &response));
@@ -198,6 +188,8 @@ static void pose(brp_app *app) {
   brp_pose_client *client = (brp_pose_client *)&client; /* a sentinel */
   brp_pose_client *const sentinel = client;
   char *json = NULL;
+  char not_found[32]; /* how a failure message carries the code */
+  snprintf(not_found, sizeof not_found, "(code %d)", BRP_ERROR_ENTITY_NOT_FOUND);
 
   CHECK_FAILS(brp_pose_push(NULL, NULL, (const uint8_t *)FRAME, strlen(FRAME)),
               BRP_STATUS_NULL_ARGUMENT, "brp_pose_push: app is NULL");
@@ -211,7 +203,7 @@ static void pose(brp_app *app) {
               "brp_pose_push: ");
   CHECK_FAILS(brp_pose_push(app, NULL, GARBAGE, 0), BRP_STATUS_POSE_REJECTED, "brp_pose_push: ");
   CHECK_FAILS(brp_pose_push(app, "{\"entity\": \"99v0\"}", (const uint8_t *)FRAME, strlen(FRAME)),
-              BRP_STATUS_POSE_REJECTED, "-23401");
+              BRP_STATUS_POSE_REJECTED, not_found);
 
   CHECK_OK(brp_pose_push(app, NULL, (const uint8_t *)FRAME, strlen(FRAME)));
   CHECK_OK(brp_pose_push(app, "{\"name\": \"Player\"}", (const uint8_t *)FRAME, strlen(FRAME)));
@@ -306,6 +298,5 @@ int main(void) {
   async_sessions(app);
   pose(app);
   sessions(app); /* frees app */
-  printf("c_api: %d passed, %d failed\n", checks - failures, failures);
-  return failures == 0 ? 0 : 1;
+  return brp_test_summary("c_api");
 }
