@@ -1,3 +1,2 @@
-"""Code flatc generates from ``schema/detection.fbs`` (see that file's
-header for how to regenerate it). Pure Python over the ``flatbuffers``
-package."""
+"""Code flatc generates from ``schema/detection.fbs`` (``scripts/generate``
+regenerates it). Pure Python over the ``flatbuffers`` package."""
