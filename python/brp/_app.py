@@ -106,17 +106,9 @@ class App(Client):
         """``async for rows in app.watch(...)``: the matching rows now, then
         each time they change, through a session of its own (see
         :meth:`AsyncSession.watch`)."""
+        selection = _calls.Selection(components, optional, has, with_, without, changed)
         async with self.async_session() as session:
-            watch = session.watch(
-                components,
-                optional=optional,
-                has=has,
-                with_=with_,
-                without=without,
-                changed=changed,
-                timeout=timeout,
-            )
-            async for rows in watch:
+            async for rows in session._watch(selection, timeout):
                 yield rows
 
     def watch_blocking(
@@ -132,8 +124,8 @@ class App(Client):
     ) -> Watch:
         """``for rows in app.watch_blocking(...)``: :meth:`watch` for
         threads; each ``next()`` blocks until the rows change."""
-        selection = _calls.Selection(components, optional, has, with_, without, changed, timeout)
-        return Watch(self._native.session(), selection)
+        selection = _calls.Selection(components, optional, has, with_, without, changed)
+        return Watch(self._native.session(), selection, timeout)
 
 
 class Session(Client):

@@ -117,7 +117,8 @@ class AsyncSession:
         without: Iterable[str] = (),
     ) -> list[dict[str, Any]]:
         """The matching entities' rows, as :meth:`App.query` returns them."""
-        return await self._run(_calls.query(components, optional, has, with_, without))
+        selection = _calls.Selection(components, optional, has, with_, without)
+        return await self._run(_calls.query(selection))
 
     async def insert(self, entity: str, components: Mapping[str, Any]) -> None:
         """Sets ``components`` on ``entity``, replacing existing values."""
@@ -150,8 +151,15 @@ class AsyncSession:
         (with ``changed``: only the entities whose listed components were
         written). Each wait is bounded by ``timeout`` seconds
         (:class:`~brp.Timeout`). Nothing stays parked between snapshots."""
-        selection = _calls.Selection(components, optional, has, with_, without, changed, timeout)
-        params = selection.params()
+        selection = _calls.Selection(components, optional, has, with_, without, changed)
+        async for rows in self._watch(selection, timeout):
+            yield rows
+
+    async def _watch(
+        self, selection: _calls.Selection, timeout: float | None
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """:meth:`watch` of ``selection``."""
+        params = _calls.watch_params(selection, timeout)
         watermark: str | None = None
         while True:
             rows, latest = await self._run(_calls.poll(params, watermark))

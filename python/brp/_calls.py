@@ -43,28 +43,43 @@ def get(entity: str, components: Iterable[str]) -> Call[dict[str, Any]]:
     return Call("GET", params, lambda answer: _wire.decode_components(answer["components"]))
 
 
-def _selection(
-    components: Iterable[str],
-    optional: Iterable[str],
-    has: Iterable[str],
-    with_: Iterable[str],
-    without: Iterable[str],
-    changed: Iterable[str] = (),
-) -> dict[str, Any]:
-    """The ``data`` and ``filter`` params of QUERY and POLL (empty lists left out)."""
-    lists = {
-        "data": {
-            "components": _wire.names(components, "components"),
-            "optional": _wire.names(optional, "optional"),
-            "has": _wire.names(has, "has"),
-        },
-        "filter": {
-            "with": _wire.names(with_, "with_"),
-            "without": _wire.names(without, "without"),
-            "changed": _wire.names(changed, "changed"),
-        },
-    }
-    return {part: {k: v for k, v in keys.items() if v} for part, keys in lists.items()}
+@dataclass(frozen=True)
+class Selection:
+    """Which entities a QUERY or a POLL matches and what each row holds:
+    the lists behind the keywords of :meth:`App.query` and :meth:`App.watch`.
+
+    ``changed`` is POLL's alone (:meth:`App.query` has no such keyword).
+    """
+
+    #: Components every match has; each row holds their values.
+    components: Iterable[str] = ()
+    #: Components whose values a row holds when its entity has them.
+    optional: Iterable[str] = ()
+    #: Components a row says (``True``/``False``) its entity has.
+    has: Iterable[str] = ()
+    #: Components every match has, not read.
+    with_: Iterable[str] = ()
+    #: Components no match has.
+    without: Iterable[str] = ()
+    #: POLL: only entities whose listed components were written.
+    changed: Iterable[str] = ()
+
+    def params(self) -> dict[str, Any]:
+        """The ``data`` and ``filter`` params (empty lists left out), each
+        list checked to be component names."""
+        lists = {
+            "data": {
+                "components": _wire.names(self.components, "components"),
+                "optional": _wire.names(self.optional, "optional"),
+                "has": _wire.names(self.has, "has"),
+            },
+            "filter": {
+                "with": _wire.names(self.with_, "with_"),
+                "without": _wire.names(self.without, "without"),
+                "changed": _wire.names(self.changed, "changed"),
+            },
+        }
+        return {part: {k: v for k, v in keys.items() if v} for part, keys in lists.items()}
 
 
 def _rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -72,45 +87,26 @@ def _rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
     return [_wire.decode_components(row) for row in answer["entities"]]
 
 
-def query(
-    components: Iterable[str],
-    optional: Iterable[str],
-    has: Iterable[str],
-    with_: Iterable[str],
-    without: Iterable[str],
-) -> Call[list[dict[str, Any]]]:
+def query(selection: Selection) -> Call[list[dict[str, Any]]]:
     """QUERY: one row per matching entity, ``{"id": ..., name: value, ...}``."""
-    return Call("QUERY", _selection(components, optional, has, with_, without), _rows)
+    return Call("QUERY", selection.params(), _rows)
 
 
-@dataclass(frozen=True)
-class Selection:
-    """What a POLL watches: the lists of QUERY plus ``changed`` names."""
-
-    components: Iterable[str] = ()
-    optional: Iterable[str] = ()
-    has: Iterable[str] = ()
-    with_: Iterable[str] = ()
-    without: Iterable[str] = ()
-    changed: Iterable[str] = ()
-    timeout: float | None = None
-
-    def params(self) -> dict[str, Any]:
-        """The POLL params without a watermark, checked once up front."""
-        params = _selection(
-            self.components, self.optional, self.has, self.with_, self.without, self.changed
-        )
-        if self.timeout is not None:
-            if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)):
-                raise TypeError(f"timeout must be a number, got {type(self.timeout).__name__}")
-            if not 0 <= self.timeout < float("inf"):
-                raise ValueError(f"timeout must be finite and >= 0, got {self.timeout}")
-            params["timeout_ms"] = round(self.timeout * 1000)
-        return params
+def watch_params(selection: Selection, timeout: float | None) -> dict[str, Any]:
+    """The params of a watch's POLLs but the watermark, checked once up
+    front: the selection's, and ``timeout`` (seconds) as ``timeout_ms``."""
+    params = selection.params()
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f"timeout must be a number, got {type(timeout).__name__}")
+        if not 0 <= timeout < float("inf"):
+            raise ValueError(f"timeout must be finite and >= 0, got {timeout}")
+        params["timeout_ms"] = round(timeout * 1000)
+    return params
 
 
 def poll(params: dict[str, Any], watermark: str | None) -> Call[tuple[list[dict[str, Any]], str]]:
-    """POLL with ``params`` (from :meth:`Selection.params`) since ``watermark``:
+    """POLL with ``params`` (from :func:`watch_params`) since ``watermark``:
     the decoded rows and the next watermark."""
 
     def snapshot(answer: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:

@@ -84,7 +84,8 @@ class Client(ABC):
         ``components``, those of ``optional`` the entity has, and ``True`` or
         ``False`` for each name in ``has``.
         """
-        return self._run(_calls.query(components, optional, has, with_, without))
+        selection = _calls.Selection(components, optional, has, with_, without)
+        return self._run(_calls.query(selection))
 
     def insert(self, entity: str, components: Mapping[str, Any]) -> None:
         """Sets ``components`` (``{name: value}``) on ``entity``, replacing existing values."""

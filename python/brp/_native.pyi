@@ -6,27 +6,15 @@ Use the package ``brp``; this module is private.
 from collections.abc import Callable
 from typing import Any, final
 
-__all__ = [
-    "__version__",
-    "App",
-    "Session",
-    "PoseClient",
-    "PARSE_ERROR",
-    "INVALID_REQUEST",
-    "UNKNOWN_REQUEST",
-    "INVALID_PARAMS",
-    "INTERNAL_ERROR",
-    "ENTITY_NOT_FOUND",
-    "COMPONENT_ERROR",
-    "COMPONENT_NOT_PRESENT",
-    "SELF_REPARENT",
-    "CANCELLED",
-    "DUPLICATE_ID",
-    "TIMEOUT",
-]
+__all__ = ["__version__", "App", "Session", "PoseClient", "ERROR_CODES"]
 
 __version__: str
 
+#: The core's error-code table: ``(code, name, meaning)`` per code, in order.
+ERROR_CODES: tuple[tuple[int, str, str], ...]
+
+# One constant per code of ERROR_CODES, named as it is there (``brp.errors``
+# gives each its exception class). The module sets them outside ``__all__``.
 PARSE_ERROR: int
 INVALID_REQUEST: int
 UNKNOWN_REQUEST: int

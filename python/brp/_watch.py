@@ -17,9 +17,11 @@ class Watch(Iterator[list[dict[str, Any]]]):
     block) cancels a parked POLL and ends the iteration.
     """
 
-    def __init__(self, native: _native.Session, selection: _calls.Selection) -> None:
+    def __init__(
+        self, native: _native.Session, selection: _calls.Selection, timeout: float | None = None
+    ) -> None:
         self._native = native
-        self._params = selection.params()
+        self._params = _calls.watch_params(selection, timeout)
         self._watermark: str | None = None
         self._closed = False
 

@@ -1,10 +1,10 @@
 """A reference pose controller: a WebSocket server that streams poses.
 
-It plays the controller's part of the architecture decision (the
-controller serves, games connect): every connected client gets one
-FlatBuffers ``DetectionMessage`` (``schema/detection.fbs``) per binary
-frame, at a fixed rate, from a synthetic moving skeleton (MediaPipe's 33
-pose landmarks) or from a recording. Each frame carries a ``sequence``
+It plays the controller's part of docs/pose.md (the controller serves,
+games connect): every connected client gets one FlatBuffers
+``DetectionMessage`` (``schema/detection.fbs``) per binary frame, at a
+fixed rate, from a synthetic moving skeleton (MediaPipe's 33 pose
+landmarks) or from a recording. Each frame carries a ``sequence``
 number and a ``capture_time_ns`` stamp. A client that reads slower than the
 controller produces gets the newest frame, never a backlog.
 

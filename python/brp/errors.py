@@ -1,4 +1,12 @@
-"""Exceptions raised for BRP error responses, one class per error code."""
+"""Exceptions raised for BRP error responses, one class per error code.
+
+The codes are the core's table, ``_native.ERROR_CODES`` (docs/protocol.md
+lists them). Each class is written out so that type checkers know it: it is
+named after its code's name in CamelCase (``ENTITY_NOT_FOUND``:
+``EntityNotFound``) and its docstring is the code's meaning, which
+tests/python/test_errors.py checks against the table. The rest (the class
+of each code, the exported names) is derived from the classes.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +15,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from brp import _native
-
-__all__ = [
-    "BrpError",
-    "Cancelled",
-    "ComponentError",
-    "ComponentNotPresent",
-    "DuplicateId",
-    "EntityNotFound",
-    "InternalError",
-    "InvalidParams",
-    "InvalidRequest",
-    "ParseError",
-    "SelfReparent",
-    "Timeout",
-    "UnknownRequest",
-    "error_from_json",
-    "error_from_object",
-]
 
 
 class BrpError(Exception):
@@ -58,19 +48,19 @@ class ParseError(BrpError):
 
 
 class InvalidRequest(BrpError):
-    """The JSON is not a request object (``id``, ``request``, ``params``)."""
+    """The JSON is not a request object (`id`, `request`, `params`)."""
 
     CODE = _native.INVALID_REQUEST
 
 
 class UnknownRequest(BrpError):
-    """The ``request`` names no known request."""
+    """The `request` names no known request."""
 
     CODE = _native.UNKNOWN_REQUEST
 
 
 class InvalidParams(BrpError):
-    """The ``params`` are missing, mistyped or malformed (entity ids too)."""
+    """`params` are missing, mistyped or malformed (entity ids too)."""
 
     CODE = _native.INVALID_PARAMS
 
@@ -94,7 +84,7 @@ class ComponentError(BrpError):
 
 
 class ComponentNotPresent(BrpError):
-    """The entity lacks a requested component (``data["missing"]`` lists them)."""
+    """The entity does not have a requested component."""
 
     CODE = _native.COMPONENT_NOT_PRESENT
 
@@ -118,14 +108,20 @@ class DuplicateId(BrpError):
 
 
 class Timeout(BrpError):
-    """A POLL's timeout passed before its answer changed; poll again."""
+    """A POLL's `timeout_ms` passed before its answer changed."""
 
     CODE = _native.TIMEOUT
 
 
+#: The class of each error code: the subclasses of BrpError above.
 _BY_CODE: dict[int, type[BrpError]] = {
     cls.CODE: cls for cls in BrpError.__subclasses__() if cls.CODE is not None
 }
+
+#: The exceptions, which the package ``brp`` exports too.
+_EXCEPTIONS = ("BrpError", *(cls.__name__ for cls in _BY_CODE.values()))
+
+__all__ = [*_EXCEPTIONS, "error_from_json", "error_from_object"]
 
 
 def error_from_object(error: Mapping[str, Any]) -> BrpError:

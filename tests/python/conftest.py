@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh world with the seed's dynamic components."""
+"""Shared fixtures: a fresh world with the dynamic components of the
+conformance scene (tests/conformance)."""
 
 from __future__ import annotations
 

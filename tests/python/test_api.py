@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import brp
+from brp._calls import Selection
 
 
 @pytest.mark.parametrize(
@@ -54,6 +58,43 @@ def test_query(app: brp.App) -> None:
         {"id": player, "Position": [1, 2, 3], "Player": {}, "Parent": False},
     ]
     assert app.query() == [{"id": camera}, {"id": lens}, {"id": player}]
+
+
+def test_a_selection_builds_the_data_and_filter_params() -> None:
+    assert Selection().params() == {"data": {}, "filter": {}}
+    every = Selection(["A"], ("B",), iter(["C"]), ["D"], ["E"], ["F"])
+    assert every.params() == {
+        "data": {"components": ["A"], "optional": ["B"], "has": ["C"]},
+        "filter": {"with": ["D"], "without": ["E"], "changed": ["F"]},
+    }
+    with pytest.raises(TypeError, match="with_"):
+        Selection(with_="D").params()
+
+
+SELECTING: dict[str, tuple[Callable[..., object], set[str]]] = {
+    "App.query": (brp.App.query, {"changed"}),
+    "Session.query": (brp.Session.query, {"changed"}),
+    "AsyncSession.query": (brp.AsyncSession.query, {"changed"}),
+    "App.watch": (brp.App.watch, set()),
+    "App.watch_blocking": (brp.App.watch_blocking, set()),
+    "AsyncSession.watch": (brp.AsyncSession.watch, set()),
+}
+
+
+@pytest.mark.parametrize(("method", "left_out"), SELECTING.values(), ids=SELECTING.keys())
+def test_selecting_methods_take_the_selection_keywords(
+    method: Callable[..., object], left_out: set[str]
+) -> None:
+    """The public keywords of query and watch are the fields of Selection
+    (watch adds ``timeout``), ``components`` first and positional."""
+    parameters = list(inspect.signature(method).parameters.values())[1:]
+    fields = [field.name for field in dataclasses.fields(Selection) if field.name not in left_out]
+    extra = [] if left_out else ["timeout"]
+    assert [parameter.name for parameter in parameters] == fields + extra
+    kinds = [parameter.kind for parameter in parameters]
+    assert kinds[0] is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert set(kinds[1:]) == {inspect.Parameter.KEYWORD_ONLY}
+    assert all(parameter.default in ((), None) for parameter in parameters)
 
 
 def test_reparent_and_back_to_root(app: brp.App) -> None:

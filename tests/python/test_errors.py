@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 import brp
+from brp import _native, errors
 from brp.errors import error_from_json, error_from_object
 
 CLASSES: dict[type[brp.BrpError], int] = {
@@ -22,6 +23,7 @@ CLASSES: dict[type[brp.BrpError], int] = {
     brp.SelfReparent: -23404,
     brp.Cancelled: -23405,
     brp.DuplicateId: -23406,
+    brp.Timeout: -23407,
 }
 
 
@@ -33,6 +35,36 @@ def test_each_code_has_its_class(cls: type[brp.BrpError], code: int) -> None:
     assert isinstance(error, brp.BrpError)
     assert (error.code, error.message, error.data) == (code, "m", [1])
     assert str(error) == f"m (code {code})"
+
+
+def camel_case(name: str) -> str:
+    """``ENTITY_NOT_FOUND`` as ``EntityNotFound``."""
+    return "".join(word.capitalize() for word in name.split("_"))
+
+
+CODED = [cls for cls in brp.BrpError.__subclasses__() if cls.__module__ == "brp.errors"]
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "meaning"), _native.ERROR_CODES, ids=[row[1] for row in _native.ERROR_CODES]
+)
+def test_each_code_of_the_native_table_has_one_class(code: int, name: str, meaning: str) -> None:
+    (cls,) = [cls for cls in CODED if cls.CODE == code]
+    assert cls.__name__ == camel_case(name)
+    assert cls.__doc__ == meaning
+    assert getattr(_native, name) == code
+    assert getattr(brp, cls.__name__) is cls
+    assert type(error_from_object({"code": code, "message": "m"})) is cls
+
+
+def test_every_class_has_a_code_of_the_native_table() -> None:
+    codes = [code for code, _, _ in _native.ERROR_CODES]
+    assert len(set(codes)) == len(codes)
+    assert sorted(cls.CODE for cls in CODED if cls.CODE is not None) == sorted(codes)
+    assert len(CODED) == len(codes)
+    exported = {"BrpError", *(cls.__name__ for cls in CODED)}
+    assert set(errors.__all__) == exported | {"error_from_json", "error_from_object"}
+    assert set(CLASSES) == set(CODED)
 
 
 def test_an_unknown_code_raises_the_base_class() -> None:

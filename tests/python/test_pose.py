@@ -3,9 +3,11 @@ and the command line."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import concurrent.futures
 import contextlib
+import inspect
 import json
 import socket
 import subprocess
@@ -265,17 +267,46 @@ def test_cli_refuses_bad_arguments(args: list[str]) -> None:
     assert result.returncode != 0
 
 
-def test_the_controller_imports_without_the_native_module() -> None:
-    code = "import sys, brp.controller; assert 'brp._native' not in sys.modules"
+@pytest.mark.parametrize("statement", ["import brp.controller", "from brp import controller"])
+def test_the_controller_imports_without_the_native_module(statement: str) -> None:
+    code = f"import sys; {statement}; assert 'brp._native' not in sys.modules"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=DEADLINE)
     assert result.returncode == 0, result.stderr
 
 
 def test_public_names_load_on_first_use() -> None:
-    assert set(brp.__all__) == set(brp._HOMES) and set(brp.__all__) <= set(dir(brp))
+    exceptions = {"BrpError", *(cls.__name__ for cls in brp.BrpError.__subclasses__())}
+    assert set(brp.__all__) == set(brp._HOMES) | exceptions
+    assert set(brp.__all__) <= set(dir(brp))
     assert all(getattr(brp, name) is not None for name in brp.__all__)
     with pytest.raises(AttributeError):
         brp.Nothing  # type: ignore[attr-defined]  # noqa: B018
+    with pytest.raises(AttributeError):
+        brp.error_from_json  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_type_checkers_see_the_public_names() -> None:
+    """The names ``brp`` imports for type checkers are those it exports."""
+    tree = ast.parse(inspect.getsource(brp))
+    (block,) = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    ]
+    imported = [
+        alias.asname
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.asname == alias.name
+    ]
+    assert sorted(imported) == sorted(brp.__all__)
+
+
+def test_star_import_gives_the_public_names() -> None:
+    namespace: dict[str, object] = {}
+    exec("from brp import *", namespace)
+    assert set(namespace) - {"__builtins__"} == set(brp.__all__)
 
 
 DROP_WHILE_CALLBACKS_RUN = """

@@ -1,7 +1,7 @@
 //! The native `App` and `Session` classes: thin handles on the core's.
 
 use crate::error;
-use brp::protocol::Response;
+use brp::Response;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::time::Duration;
 /// Safe to share between threads: the core orders every request with one
 /// lock, and the GIL is released while it works.
 #[pyclass(module = "brp._native", frozen)]
-pub struct App {
+pub(crate) struct App {
     pub(crate) inner: brp::App,
 }
 
@@ -80,7 +80,7 @@ impl App {
 ///
 /// Dropping it closes it, with the GIL released so running callbacks finish.
 #[pyclass(module = "brp._native", frozen)]
-pub struct Session {
+pub(crate) struct Session {
     inner: brp::Session,
 }
 
@@ -127,7 +127,7 @@ impl Session {
                 "the callback must be callable or None",
             ));
         }
-        let callback = callback.map(|callable| -> brp::session::Callback {
+        let callback = callback.map(|callable| -> brp::Callback {
             Arc::new(move |response: Response| {
                 let text = response.to_text();
                 // Nothing can receive a response once the interpreter is gone.

@@ -15,7 +15,7 @@ const CONNECTED_CHECK: Duration = Duration::from_millis(5);
 /// A pose stream from one controller into one `App`, configured by the JSON
 /// text of `brp::pose::ClientConfig`. Dropping it stops it.
 #[pyclass(module = "brp._native", frozen)]
-pub struct PoseClient {
+pub(crate) struct PoseClient {
     inner: Mutex<brp::pose::PoseClient>,
 }
 
