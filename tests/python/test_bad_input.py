@@ -78,7 +78,10 @@ def test_non_finite_numbers_are_value_errors(app: brp.App, value: Any) -> None:
         ("\x00", brp.ParseError.CODE),
         ("[" * 100_000, brp.ParseError.CODE),
         ('{"id": 1, "request": "PING"} trailing', brp.ParseError.CODE),
-        ('{"id": 1, "request": "PING", "params": {"x": "\\ud800"}}', brp.ParseError.CODE),
+        ('{"id": 1, "request": "GET", "params": {"entity": "\\ud800", "components": []}}',
+         brp.ParseError.CODE),
+        # An unknown field is refused before its value is read (docs/limits.md).
+        ('{"id": 1, "request": "PING", "params": {"x": "\\ud800"}}', brp.InvalidParams.CODE),
         ('{"id": 1, "request": "SPAWN", "params": {"components": '
          '{"Name": {"JSON": "\\"\\\\ud800\\""}}}}', brp.ComponentError.CODE),
         ("null", brp.InvalidRequest.CODE),

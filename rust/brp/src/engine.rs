@@ -95,8 +95,14 @@ impl Engine {
         result
     }
 
-    /// Answers `call`, blocking while a POLL is parked.
-    pub(crate) fn answer(self: &Arc<Self>, call: Call<'_>, owner: Owner) -> Response {
+    /// Answers `call`, blocking while a POLL is parked. `open` says, under
+    /// the lock, whether the owner may still park a POLL.
+    pub(crate) fn answer(
+        self: &Arc<Self>,
+        call: Call<'_>,
+        owner: Owner,
+        open: &dyn Fn() -> bool,
+    ) -> Response {
         if !matches!(call.method.action, Action::Poll) {
             return self.respond_now(call);
         }
@@ -108,24 +114,27 @@ impl Engine {
             })
         };
         let id = call.id;
-        self.dispatch(call, owner, complete).unwrap_or_else(|| {
-            receiver
-                .recv()
-                .unwrap_or_else(|_| Response::error(Some(id), cancelled(id, "the app was dropped")))
-        })
+        self.dispatch(call, owner, open, complete)
+            .unwrap_or_else(|| {
+                receiver.recv().unwrap_or_else(|_| {
+                    Response::error(Some(id), cancelled(id, "the app was dropped"))
+                })
+            })
     }
 
     /// Carries out `call`: returns its response, or parks it (a POLL whose
     /// answer has not changed) with the completion `complete` makes and
-    /// returns `None`.
+    /// returns `None`. A POLL whose owner is no longer `open` is cancelled
+    /// instead of parked.
     pub(crate) fn dispatch(
         self: &Arc<Self>,
         call: Call<'_>,
         owner: Owner,
+        open: &dyn Fn() -> bool,
         complete: impl FnOnce() -> Completion,
     ) -> Option<Response> {
         match call.method.action {
-            Action::Poll => self.poll(call, owner, complete),
+            Action::Poll => self.poll(call, owner, open, complete),
             _ => Some(self.respond_now(call)),
         }
     }
@@ -177,6 +186,7 @@ impl Engine {
         self: &Arc<Self>,
         call: Call<'_>,
         owner: Owner,
+        open: &dyn Fn() -> bool,
         complete: impl FnOnce() -> Completion,
     ) -> Option<Response> {
         let id = call.id;
@@ -197,6 +207,9 @@ impl Engine {
             Ok(None) => {}
             Ok(Some(answer)) => return respond(Ok(answer)),
             Err(error) => return respond(Err(error)),
+        }
+        if !open() {
+            return respond(Err(cancelled(id, "the session was closed")));
         }
         if owner != Owner::NONE && state.parked.contains(owner, id) {
             return respond(Err(BrpError::new(

@@ -33,8 +33,11 @@ impl Params {
         }
         let mut object = Map::with_capacity(fields.len());
         for (key, value) in fields {
-            let value = serde_json::from_str(value.get())
-                .map_err(|e| BrpError::invalid_params(format!("params.{key}: {e}")))?;
+            // The text passed the raw reading; what fails here (a lone UTF-16
+            // surrogate) is still JSON that is not valid.
+            let value = serde_json::from_str(value.get()).map_err(|e| {
+                BrpError::parse(format!("request is not valid JSON: params.{key}: {e}"))
+            })?;
             object.insert(key.into_owned(), value);
         }
         Ok(Self {
@@ -95,6 +98,9 @@ pub(crate) fn only(
 }
 
 fn unknown_field(at: &str, key: &str, allowed: &[&str]) -> BrpError {
+    if allowed.is_empty() {
+        return BrpError::invalid_params(format!("unknown field {at}.{key}; {at} must be empty"));
+    }
     BrpError::invalid_params(format!(
         "unknown field {at}.{key}; expected one of: {}",
         allowed.join(", ")

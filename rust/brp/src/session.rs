@@ -12,10 +12,19 @@ use crate::methods::{Action, Call};
 use crate::params::Params;
 use crate::poll::{Completion, Owner};
 use crate::protocol::{self, Response};
+use std::cell::{Cell, RefCell};
 use std::collections::{HashSet, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+thread_local! {
+    /// True while this thread runs a session callback.
+    static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
+    /// Deliveries made on this thread while a callback ran, in order.
+    static PENDING: RefCell<VecDeque<(Arc<Inner>, Response)>> = const { RefCell::new(VecDeque::new()) };
+}
 
 /// Receives a session's submitted responses when set with
 /// [`Session::set_callback`].
@@ -32,6 +41,9 @@ pub struct Session {
 struct Inner {
     app: App,
     owner: Owner,
+    /// Set first thing by `close`; read under the engine's lock before a
+    /// POLL parks, so none parks after `close` cancelled the session's POLLs.
+    closing: AtomicBool,
     in_flight: Mutex<HashSet<u64>>,
     outbox: Mutex<Outbox>,
     changed: Condvar,
@@ -41,7 +53,7 @@ struct Inner {
 struct Outbox {
     queue: VecDeque<Response>,
     callback: Option<Callback>,
-    /// Callbacks running now; `close` waits for them.
+    /// Callbacks running or queued on a thread; `close` waits for them.
     delivering: usize,
     closed: bool,
 }
@@ -53,6 +65,7 @@ impl App {
             inner: Arc::new(Inner {
                 app: self.clone(),
                 owner: self.engine().next_owner(),
+                closing: AtomicBool::new(false),
                 in_flight: Mutex::default(),
                 outbox: Mutex::default(),
                 changed: Condvar::new(),
@@ -83,7 +96,7 @@ impl Session {
         let id = call.id;
         let response = match call.method.action {
             Action::Cancel => self.cancel_request(&call),
-            _ => self.inner.app.engine().answer(call, self.inner.owner),
+            _ => (self.inner.app.engine()).answer(call, self.inner.owner, &|| self.inner.open()),
         };
         self.inner.leave(id);
         response
@@ -102,7 +115,8 @@ impl Session {
             _ => {
                 let inner = Arc::clone(&self.inner);
                 let complete = move || -> Completion { Box::new(move |r| inner.finish(r)) };
-                (self.inner.app.engine()).dispatch(call, self.inner.owner, complete)
+                let open = || self.inner.open();
+                (self.inner.app.engine()).dispatch(call, self.inner.owner, &open, complete)
             }
         };
         if let Some(response) = response {
@@ -160,11 +174,20 @@ impl Session {
     /// Fails every parked POLL of the session with [`ErrorCode::Cancelled`]
     /// (their responses are delivered first), refuses further requests, and
     /// returns once no callback of this session is running. Idempotent.
+    ///
+    /// Called from inside a callback (of any session), it does not wait for
+    /// callbacks running on other threads, so callbacks that close each
+    /// other's sessions cannot deadlock; no callback of the session starts
+    /// after it returns.
     pub fn close(&self) {
+        self.inner.closing.store(true, Ordering::SeqCst);
         (self.inner.app.engine()).cancel_all(self.inner.owner, "the session was closed");
         let mut outbox = self.inner.outbox();
         outbox.closed = true;
         self.inner.changed.notify_all();
+        if IN_CALLBACK.get() {
+            return;
+        }
         while outbox.delivering > 0 {
             outbox = self
                 .inner
@@ -182,7 +205,7 @@ impl Session {
             id: Some(id),
             result: Err(BrpError::new(code, message)),
         };
-        if self.inner.outbox().closed {
+        if !self.inner.open() {
             return Err(refuse(
                 ErrorCode::Cancelled,
                 "the session is closed".to_owned(),
@@ -223,30 +246,65 @@ impl Drop for Session {
 
 impl Inner {
     /// Releases the response's id, then delivers the response.
-    fn finish(&self, response: Response) {
+    fn finish(self: &Arc<Self>, response: Response) {
         if let Some(id) = response.id {
             self.leave(id);
         }
         self.deliver(response);
     }
 
+    /// False once `close` has begun.
+    fn open(&self) -> bool {
+        !self.closing.load(Ordering::SeqCst)
+    }
+
     fn leave(&self, id: u64) {
         self.in_flight().remove(&id);
     }
 
-    /// Hands a response to the callback, or queues it.
-    fn deliver(&self, response: Response) {
+    /// Hands a response to the callback, or queues it for `receive`.
+    ///
+    /// On a thread that is already running a callback, the delivery waits in
+    /// that thread's queue until the running callback returns: a callback
+    /// that submits the next request is never entered again from inside
+    /// itself, however long the chain.
+    fn deliver(self: &Arc<Self>, response: Response) {
         let mut outbox = self.outbox();
-        match outbox.callback.clone() {
-            Some(callback) if !outbox.closed => {
-                outbox.delivering += 1;
-                drop(outbox);
-                // A panicking callback must not leave `close` waiting for ever.
-                let _ = catch_unwind(AssertUnwindSafe(|| callback(response)));
-                self.outbox().delivering -= 1;
-            }
-            _ => outbox.queue.push_back(response),
+        if outbox.callback.is_none() || outbox.closed {
+            outbox.queue.push_back(response);
+            self.changed.notify_all();
+            return;
         }
+        outbox.delivering += 1;
+        drop(outbox);
+        PENDING.with_borrow_mut(|pending| pending.push_back((Arc::clone(self), response)));
+        if IN_CALLBACK.replace(true) {
+            return; // the callback running below us on this thread drains it
+        }
+        while let Some((inner, response)) = PENDING.with_borrow_mut(VecDeque::pop_front) {
+            inner.run_callback(response);
+        }
+        IN_CALLBACK.set(false);
+    }
+
+    /// Runs the callback on a delivery counted in `delivering` (or queues
+    /// the response if the session closed or dropped its callback since).
+    fn run_callback(&self, response: Response) {
+        let callback = {
+            let mut outbox = self.outbox();
+            match outbox.callback.clone() {
+                Some(callback) if !outbox.closed => callback,
+                _ => {
+                    outbox.queue.push_back(response);
+                    outbox.delivering -= 1;
+                    self.changed.notify_all();
+                    return;
+                }
+            }
+        };
+        // A panicking callback must not leave `close` waiting for ever.
+        let _ = catch_unwind(AssertUnwindSafe(|| callback(response)));
+        self.outbox().delivering -= 1;
         self.changed.notify_all();
     }
 
