@@ -1,6 +1,7 @@
 //! Entity ids on the wire: `"<index>v<generation>"`, as `Entity` displays itself.
 
 use crate::error::{BrpError, BrpResult};
+use crate::params::echo;
 use bevy_ecs::entity::{Entity, EntityGeneration, EntityIndex};
 
 /// Formats `entity` as `"<index>v<generation>"`.
@@ -8,11 +9,13 @@ pub fn format(entity: Entity) -> String {
     format!("{}v{}", entity.index_u32(), entity.generation().to_bits())
 }
 
-/// Parses `"<index>v<generation>"`; anything else is an invalid-params error.
+/// Parses `"<index>v<generation>"` as [`format`] writes it (no sign, no
+/// leading zero); anything else is an invalid-params error.
 pub fn parse(text: &str) -> BrpResult<Entity> {
     let malformed = || {
         BrpError::invalid_params(format!(
-            "malformed entity id {text:?}: expected \"<index>v<generation>\", e.g. \"3v0\""
+            "malformed entity id {:?}: expected \"<index>v<generation>\", e.g. \"3v0\"",
+            echo(text)
         ))
     };
     let (index, generation) = text.split_once('v').ok_or_else(malformed)?;
@@ -23,10 +26,11 @@ pub fn parse(text: &str) -> BrpResult<Entity> {
     let index: u32 = index.parse().map_err(|_| malformed())?;
     let generation: u32 = generation.parse().map_err(|_| malformed())?;
     let index = EntityIndex::from_raw_u32(index).ok_or_else(malformed)?;
-    Ok(Entity::from_index_and_generation(
-        index,
-        EntityGeneration::from_bits(generation),
-    ))
+    let entity = Entity::from_index_and_generation(index, EntityGeneration::from_bits(generation));
+    if format(entity) != text {
+        return Err(malformed());
+    }
+    Ok(entity)
 }
 
 #[cfg(test)]
@@ -63,6 +67,8 @@ mod tests {
             "3v-1",
             "+3v0",
             "x3v0",
+            "03v0",
+            "3v00",
             "4294967295v0",
             "4294967296v0",
             "3v4294967296",

@@ -18,14 +18,14 @@
 // The layers, lowest first: a module imports only from modules declared
 // before it (tests/integration/layers.rs checks; docs/architecture.md).
 
-// Leaves: errors, settings, entity ids, reading params.
+// Leaves: errors, settings, reading params, entity ids.
 mod error;
 
 mod config;
 
-pub mod entity_id;
-
 mod params;
+
+pub mod entity_id;
 
 // The wire format: request text to id, name and params; responses to text.
 mod protocol;

@@ -131,6 +131,16 @@ pub(crate) fn raw_fields(raw: &RawValue) -> Result<Vec<(Cow<'_, str>, &RawValue)
         .map_err(|_| raw_kind(text))
 }
 
+/// `text` for an error message: as it is up to 80 characters, cut with an
+/// ellipsis beyond, so no input is echoed at any length.
+pub(crate) fn echo(text: &str) -> Cow<'_, str> {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        None => Cow::Borrowed(text),
+        Some((end, _)) => Cow::Owned(format!("{}…", &text[..end])),
+    }
+}
+
 /// The kind of the JSON value `text` (valid JSON), for messages.
 pub(crate) fn raw_kind(text: &str) -> &'static str {
     match text.trim_start().as_bytes().first() {

@@ -16,7 +16,7 @@ mod parked;
 pub(crate) use parked::{Completion, Fired, Owner, Parked, ParkedPoll};
 
 use crate::error::{BrpError, BrpResult};
-use crate::params::Params;
+use crate::params::{Params, echo};
 use crate::protocol::{Body, body};
 use crate::world::Host;
 use crate::world::query::{QuerySpec, Rows};
@@ -42,14 +42,20 @@ impl Watermark {
     pub(crate) fn parse(text: &str) -> BrpResult<Self> {
         let malformed = || {
             BrpError::invalid_params(format!(
-                "malformed watermark {text:?}: pass back the watermark of a previous POLL answer"
+                "malformed watermark {:?}: pass back the watermark of a previous POLL answer",
+                echo(text)
             ))
         };
         let (tick, digest) = text.split_once('-').ok_or_else(malformed)?;
-        Ok(Self {
+        let mark = Self {
             tick: tick.parse().map_err(|_| malformed())?,
             digest: u64::from_str_radix(digest, 16).map_err(|_| malformed())?,
-        })
+        };
+        // Only the text an answer carried: no sign, no other spelling.
+        if mark.to_text() != text {
+            return Err(malformed());
+        }
+        Ok(mark)
     }
 
     /// The opaque text form.
@@ -189,6 +195,10 @@ mod tests {
             "-1-1",
             "42-",
             "<some opaque value>",
+            "1-+1",
+            "+1-0000000000000001",
+            "01-0000000000000001",
+            "1-1",
         ] {
             assert!(Watermark::parse(bad).is_err(), "{bad}");
         }

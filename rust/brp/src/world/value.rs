@@ -7,6 +7,7 @@
 
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
+use crate::params::echo;
 use crate::world::components::{ComponentNames, ComponentRef, Kind};
 use bevy_ecs::component::ComponentId;
 use bevy_ecs::entity::Entity;
@@ -146,7 +147,8 @@ pub(crate) fn unwrap<'v>(name: &str, wrapped: &'v Value) -> BrpResult<&'v str> {
         _ => {}
     }
     Err(BrpError::invalid_params(format!(
-        "component `{name}`: expected {{\"JSON\": \"<json text>\"}}, got {wrapped}"
+        "component `{name}`: expected {{\"JSON\": \"<json text>\"}}, got {}",
+        echo(&wrapped.to_string())
     )))
 }
 
@@ -207,17 +209,82 @@ pub(crate) fn decode(
             let from_reflect = registration.data::<ReflectFromReflect>().ok_or_else(|| {
                 BrpError::component(format!("`{name}` cannot be built from reflection"))
             })?;
-            from_reflect
-                .from_reflect(partial.as_ref())
-                .map(|value| Decoded::Reflected {
-                    value,
-                    reflect: reflect.clone(),
-                })
-                .ok_or_else(|| {
-                    invalid(&format_args!("{text} does not form a `{}`", component.path))
-                })
+            let value = from_reflect.from_reflect(partial.as_ref()).ok_or_else(|| {
+                invalid(&format_args!(
+                    "{} does not form a `{}`",
+                    echo(text),
+                    component.path
+                ))
+            })?;
+            let written = serde_json::to_value(TypedReflectSerializer::with_processor(
+                value.as_partial_reflect(),
+                registry,
+                &EntityIds,
+            ))
+            .map_err(|e| invalid(&e))?;
+            let given: Value = serde_json::from_str(text).map_err(|e| invalid(&e))?;
+            check_kept(&given, &written).map_err(|problem| invalid(&problem))?;
+            Ok(Decoded::Reflected {
+                value,
+                reflect: reflect.clone(),
+            })
         }
     }
+}
+
+/// Compares a reflected value as `given` with the same value `written` back
+/// by its serializer, so that nothing given is silently dropped: a field the
+/// type does not have (a misspelling), a list longer than the type holds, or
+/// a number out of the type's range (written back as `null`, e.g. `1e39`
+/// for an `f32`) is an error naming where it is.
+fn check_kept(given: &Value, written: &Value) -> Result<(), String> {
+    let mut pending = vec![(String::new(), given, written)];
+    while let Some((at, given, written)) = pending.pop() {
+        let here = |what: String| {
+            if at.is_empty() {
+                what
+            } else {
+                format!("at `{at}`: {what}")
+            }
+        };
+        match (given, written) {
+            (Value::Object(given), Value::Object(written)) => {
+                for (key, value) in given {
+                    let Some(kept) = written.get(key) else {
+                        let fields: Vec<&str> = written.keys().map(String::as_str).collect();
+                        return Err(here(format!(
+                            "unknown field `{}`; expected one of: {}",
+                            echo(key),
+                            fields.join(", ")
+                        )));
+                    };
+                    let path = if at.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{at}.{key}")
+                    };
+                    pending.push((path, value, kept));
+                }
+            }
+            (Value::Array(given), Value::Array(written)) => {
+                if given.len() > written.len() {
+                    return Err(here(format!(
+                        "expected {} elements, got {}",
+                        written.len(),
+                        given.len()
+                    )));
+                }
+                for (index, (value, kept)) in given.iter().zip(written).enumerate() {
+                    pending.push((format!("{at}[{index}]"), value, kept));
+                }
+            }
+            (Value::Number(number), Value::Null) => {
+                return Err(here(format!("{number} is out of range for its type")));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Decodes the wire value `wrapped` of the dynamic component `name`.

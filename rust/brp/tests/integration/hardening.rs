@@ -244,3 +244,26 @@ fn closing_a_session_while_its_poll_parks_always_cancels_the_poll() {
         );
     }
 }
+
+#[test]
+fn error_messages_do_not_echo_unbounded_input() {
+    let app = App::new();
+    let long = "7".repeat(100_000);
+    for request in [
+        json!({"id": 1, "request": "GET", "params": {"entity": format!("{long}v0"), "components": []}}),
+        json!({"id": 2, "request": "POLL", "params": {"watermark": long}}),
+        json!({"id": 3, "request": "SPAWN", "params": {"components": {"Name": long}}}),
+        json!({"id": 4, "request": "SPAWN", "params": {"components": {"Transform": {"JSON": format!("{{\"{long}\": 1}}")}}}}),
+    ] {
+        let answer = call(&app, request);
+        let message = answer["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{answer}"));
+        assert!(
+            message.len() < 400,
+            "{} bytes: {}",
+            message.len(),
+            &message[..200]
+        );
+    }
+}
