@@ -20,6 +20,9 @@ pub struct Config {
     /// The most components one SPAWN, INSERT, REMOVE, GET or QUERY may name;
     /// more is `INVALID_PARAMS`.
     pub max_components_per_request: usize,
+    /// The most POLLs one session may have parked at once; one more is
+    /// `INVALID_REQUEST`.
+    pub max_parked_polls_per_session: usize,
 }
 
 impl Default for Config {
@@ -29,6 +32,7 @@ impl Default for Config {
             auto_declare: false,
             max_request_bytes: 8 << 20,
             max_components_per_request: 256,
+            max_parked_polls_per_session: 1024,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::params::Params;
 use crate::poll::{Completion, Fired, Owner, Parked, ParkedPoll, Poll};
 use crate::protocol::{Body, Response};
 use crate::world::Host;
+use crate::world::touched::Touched;
 use bevy_ecs::schedule::Schedule;
 use bevy_ecs::world::World;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -23,6 +24,8 @@ use std::time::Instant;
 pub(crate) struct Engine {
     /// The longest request text read (`Config::max_request_bytes`).
     max_request_bytes: usize,
+    /// `Config::max_parked_polls_per_session`.
+    max_parked: usize,
     state: Mutex<State>,
     /// Wakes the timeout thread when an earlier deadline is parked.
     timer: Condvar,
@@ -46,6 +49,7 @@ impl Engine {
     pub(crate) fn new(config: Config) -> BrpResult<Self> {
         Ok(Self {
             max_request_bytes: config.max_request_bytes,
+            max_parked: config.max_parked_polls_per_session,
             state: Mutex::new(State {
                 host: Host::new(config)?,
                 parked: Parked::default(),
@@ -88,6 +92,7 @@ impl Engine {
     pub(crate) fn mutate<R>(&self, f: impl FnOnce(&mut World, &mut Schedule) -> R) -> R {
         let mut state = self.lock();
         let host = &mut state.host;
+        host.touched = Touched::All;
         let result = f(&mut host.world, &mut host.schedule);
         let fired = state.changed();
         drop(state);
@@ -165,6 +170,7 @@ impl Engine {
     ) -> BrpResult<Body> {
         let params = Params::read(call.params, call.method.params)?;
         let mut state = self.lock();
+        state.host.touched = Touched::All;
         let (changed, result) = catch_unwind(AssertUnwindSafe(|| f(&mut state.host, &params)))
             .unwrap_or_else(|_| {
                 (
@@ -216,6 +222,13 @@ impl Engine {
                 ErrorCode::DuplicateId,
                 format!("POLL {id} is already parked"),
             )));
+        }
+        if owner != Owner::NONE && state.parked.count(owner) >= self.max_parked {
+            return respond(Err(BrpError::invalid_request(format!(
+                "the session already has {} parked POLLs, the limit \
+                 (Config.max_parked_polls_per_session)",
+                self.max_parked
+            ))));
         }
         let deadline = poll.timeout.map(|timeout| Instant::now() + timeout);
         state.parked.park(ParkedPoll {
@@ -307,10 +320,12 @@ impl Engine {
 }
 
 impl State {
-    /// Advances the change tick after a change and re-evaluates parked POLLs.
+    /// Advances the change tick after a change and re-evaluates the parked
+    /// POLLs that watch what it touched.
     fn changed(&mut self) -> Fired {
         self.host.world.increment_change_tick();
-        self.parked.wake(&mut self.host)
+        let touched = std::mem::replace(&mut self.host.touched, Touched::All);
+        self.parked.wake(&mut self.host, &touched)
     }
 }
 
@@ -323,4 +338,54 @@ fn cancelled(id: u64, why: &str) -> BrpError {
         ErrorCode::Cancelled,
         format!("POLL {id} was cancelled: {why}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(engine: &Arc<Engine>, text: &str) -> String {
+        match engine.parse(text) {
+            Ok(call) => engine.answer(call, Owner::NONE, &|| true),
+            Err(response) => response,
+        }
+        .to_text()
+    }
+
+    #[test]
+    fn a_write_evaluates_only_the_parked_polls_that_watch_what_it_touched() {
+        let config = Config {
+            components: vec!["A".into(), "B".into()],
+            ..Config::default()
+        };
+        let engine = Arc::new(Engine::new(config).unwrap());
+        let spawn =
+            r#"{"id": 1, "request": "SPAWN", "params": {"components": {"A": {"JSON": "1"}}}}"#;
+        assert!(request(&engine, spawn).contains("1v0"));
+        let spawn =
+            r#"{"id": 1, "request": "SPAWN", "params": {"components": {"B": {"JSON": "1"}}}}"#;
+        assert!(request(&engine, spawn).contains("2v0"));
+        let first = request(
+            &engine,
+            r#"{"id": 1, "request": "POLL", "params": {"data": {"components": ["A"]}}}"#,
+        );
+        let first: serde_json::Value = serde_json::from_str(&first).unwrap();
+        let watermark = first["response"]["watermark"].as_str().unwrap();
+        for id in 0..100 {
+            let text = format!(
+                r#"{{"id": {id}, "request": "POLL", "params": {{"data": {{"components": ["A"]}}, "watermark": "{watermark}"}}}}"#
+            );
+            let call = engine.parse(&text).ok().unwrap();
+            let parked = engine.dispatch(call, Owner(1), &|| true, || Box::new(drop));
+            assert!(parked.is_none(), "POLL {id} parks");
+        }
+        let evaluated = || engine.lock().parked.evaluated;
+        let unrelated = r#"{"id": 2, "request": "INSERT", "params": {"entity": "2v0", "components": {"B": {"JSON": "2"}}}}"#;
+        assert!(request(&engine, unrelated).contains("OK"));
+        assert_eq!(evaluated(), 0);
+        let related = r#"{"id": 3, "request": "INSERT", "params": {"entity": "1v0", "components": {"A": {"JSON": "2"}}}}"#;
+        assert!(request(&engine, related).contains("OK"));
+        assert_eq!(evaluated(), 100);
+        assert_eq!(engine.lock().parked.count(Owner(1)), 0);
+    }
 }

@@ -8,6 +8,7 @@ use crate::protocol::{Body, body, ok};
 use crate::world::Host;
 use crate::world::components::ComponentRef;
 use crate::world::query::{QuerySpec, Rows};
+use crate::world::touched::Touched;
 use crate::world::value::{self, Bundle};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::{ChildOf, Children};
@@ -89,12 +90,17 @@ pub(crate) fn spawn(host: &mut Host, params: &Params) -> BrpResult<Body> {
     let registry = host.registry.read();
     let mut entity = host.world.spawn_empty();
     bundle.insert(&mut entity, &registry);
+    let entity = entity.id();
+    drop(registry);
+    let mut touched = Touched::none();
+    host.touching(&mut touched, &[entity]);
+    host.touched = touched;
     #[derive(Serialize)]
     struct Answer {
         entity: String,
     }
     body(&Answer {
-        entity: entity_id::format(entity.id()),
+        entity: entity_id::format(entity),
     })
 }
 
@@ -113,9 +119,12 @@ pub(crate) fn destroy(host: &mut Host, params: &Params) -> BrpResult<Body> {
         }
         next += 1;
     }
+    let mut touched = Touched::none();
+    host.touching(&mut touched, &doomed);
     for entity in doomed.into_iter().rev() {
         host.world.despawn(entity);
     }
+    host.touched = touched;
     ok()
 }
 
@@ -125,8 +134,13 @@ pub(crate) fn insert(host: &mut Host, params: &Params) -> BrpResult<Body> {
     let entity = host.entity(params.str("entity")?)?.id();
     let mut bundle = decode_all(host, components, Some(entity))?;
     bundle.declare(&mut host.names, &mut host.world)?;
+    let mut touched = Touched::none();
+    host.touching(&mut touched, &[entity]);
     let registry = host.registry.read();
     bundle.insert(&mut host.world.entity_mut(entity), &registry);
+    drop(registry);
+    host.touching(&mut touched, &[entity]);
+    host.touched = touched;
     ok()
 }
 
@@ -139,10 +153,14 @@ pub(crate) fn remove(host: &mut Host, params: &Params) -> BrpResult<Body> {
         .iter()
         .map(|name| writable(host, host.names.resolve(name)?, name).map(|c| c.id))
         .collect::<BrpResult<Vec<_>>>()?;
-    let mut entity = host.world.entity_mut(entity);
+    let mut touched = Touched::none();
+    host.touching(&mut touched, &[entity]);
+    let mut entity_mut = host.world.entity_mut(entity);
     for id in ids {
-        entity.remove_by_id(id);
+        entity_mut.remove_by_id(id);
     }
+    host.touching(&mut touched, &[entity]);
+    host.touched = touched;
     ok()
 }
 
@@ -168,11 +186,15 @@ pub(crate) fn reparent(host: &mut Host, params: &Params) -> BrpResult<Body> {
     if let Some(parent) = parent {
         check_parent(host, Some(entity), parent)?;
     }
-    let mut entity = host.world.entity_mut(entity);
+    let mut touched = Touched::none();
+    host.touching(&mut touched, &[entity]);
+    let mut entity_mut = host.world.entity_mut(entity);
     match parent {
-        Some(parent) => entity.insert(ChildOf(parent)),
-        None => entity.remove::<ChildOf>(),
+        Some(parent) => entity_mut.insert(ChildOf(parent)),
+        None => entity_mut.remove::<ChildOf>(),
     };
+    host.touching(&mut touched, &[entity]);
+    host.touched = touched;
     ok()
 }
 

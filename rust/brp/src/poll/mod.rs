@@ -163,6 +163,27 @@ impl Poll {
         body(&answer).map(Some)
     }
 
+    /// The components whose changes can change this POLL's answer; `None`
+    /// when it matches every entity, so that any change may.
+    pub(crate) fn watched(&self) -> Option<Vec<ComponentId>> {
+        let spec = &self.spec;
+        if spec.components.is_empty() && spec.with.is_empty() {
+            return None;
+        }
+        let selected = (spec.components.iter())
+            .chain(&spec.optional)
+            .chain(&spec.has)
+            .map(|s| s.component.id);
+        let filters = (spec.with.iter())
+            .chain(&spec.without)
+            .chain(&spec.changed)
+            .map(|c| c.id);
+        let mut ids: Vec<ComponentId> = selected.chain(filters).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Some(ids)
+    }
+
     /// Hashes which entities match and which optional components they have.
     fn digest(&self, host: &Host, entities: &[Entity]) -> u64 {
         let mut hasher = DefaultHasher::new();

@@ -10,6 +10,9 @@ use super::Poll;
 use crate::error::{BrpError, ErrorCode};
 use crate::protocol::{Body, Response};
 use crate::world::Host;
+use crate::world::touched::Touched;
+use bevy_ecs::component::ComponentId;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 /// Delivers a parked request's response to whoever waits for it.
@@ -38,10 +41,21 @@ pub(crate) struct ParkedPoll {
     pub complete: Completion,
 }
 
-/// Every parked POLL of one app.
+/// Every parked POLL of one app, indexed by the components each watches.
 #[derive(Default)]
 pub(crate) struct Parked {
-    polls: Vec<ParkedPoll>,
+    /// By park order, so POLLs woken by one change answer in that order.
+    polls: BTreeMap<u64, ParkedPoll>,
+    next: u64,
+    /// The POLLs whose answer depends on a component, by component.
+    watching: HashMap<ComponentId, BTreeSet<u64>>,
+    /// The POLLs that match every entity: any change may concern them.
+    everything: BTreeSet<u64>,
+    /// How many POLLs each owner has parked.
+    per_owner: HashMap<Owner, usize>,
+    /// How many evaluations `wake` made, for tests of the index.
+    #[cfg(test)]
+    pub(crate) evaluated: usize,
 }
 
 /// Responses to deliver once the world's lock is released.
@@ -76,17 +90,35 @@ impl Fired {
 impl Parked {
     /// Parks `poll`.
     pub(crate) fn park(&mut self, poll: ParkedPoll) {
-        self.polls.push(poll);
+        let key = self.next;
+        self.next += 1;
+        match poll.poll.watched() {
+            None => {
+                self.everything.insert(key);
+            }
+            Some(ids) => {
+                for id in ids {
+                    self.watching.entry(id).or_default().insert(key);
+                }
+            }
+        }
+        *self.per_owner.entry(poll.owner).or_default() += 1;
+        self.polls.insert(key, poll);
+    }
+
+    /// How many POLLs `owner` has parked.
+    pub(crate) fn count(&self, owner: Owner) -> usize {
+        self.per_owner.get(&owner).copied().unwrap_or(0)
     }
 
     /// True when a POLL of `owner` with `id` is parked.
     pub(crate) fn contains(&self, owner: Owner, id: u64) -> bool {
-        self.polls.iter().any(|p| p.owner == owner && p.id == id)
+        self.polls.values().any(|p| p.owner == owner && p.id == id)
     }
 
     /// The earliest deadline of any parked POLL.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.polls.iter().filter_map(|p| p.deadline).min()
+        self.polls.values().filter_map(|p| p.deadline).min()
     }
 
     /// Completes the POLLs selected by `which` with `error`.
@@ -95,29 +127,78 @@ impl Parked {
         which: impl Fn(&ParkedPoll) -> bool,
         error: impl Fn(&ParkedPoll) -> BrpError,
     ) -> Fired {
+        let keys: Vec<u64> = (self.polls.iter())
+            .filter(|(_, p)| which(p))
+            .map(|(&key, _)| key)
+            .collect();
         let mut fired = Fired::default();
-        let (gone, kept) = std::mem::take(&mut self.polls)
-            .into_iter()
-            .partition(|p| which(p));
-        self.polls = kept;
-        for poll in gone {
+        for key in keys {
+            let poll = self.remove(key);
             let error = error(&poll);
             fired.push(poll, Err(error));
         }
         fired
     }
 
-    /// Re-evaluates every parked POLL against the world of `host` as it is now.
-    pub(crate) fn wake(&mut self, host: &mut Host) -> Fired {
+    /// Re-evaluates, against the world of `host` as it is now, every parked
+    /// POLL that watches a component the last change touched.
+    pub(crate) fn wake(&mut self, host: &mut Host, touched: &Touched) -> Fired {
         let mut fired = Fired::default();
-        for mut parked in std::mem::take(&mut self.polls) {
-            match parked.poll.answer(host) {
-                Ok(None) => self.polls.push(parked),
-                Ok(Some(answer)) => fired.push(parked, Ok(answer)),
-                Err(error) => fired.push(parked, Err(error)),
+        let keys: BTreeSet<u64> = match touched {
+            Touched::All => self.polls.keys().copied().collect(),
+            Touched::Components(ids) => (ids.iter())
+                .filter_map(|id| self.watching.get(id))
+                .flatten()
+                .chain(&self.everything)
+                .copied()
+                .collect(),
+        };
+        for key in keys {
+            let Some(parked) = self.polls.get_mut(&key) else {
+                continue;
+            };
+            #[cfg(test)]
+            {
+                self.evaluated += 1;
             }
+            let result = match parked.poll.answer(host) {
+                Ok(None) => continue,
+                Ok(Some(answer)) => Ok(answer),
+                Err(error) => Err(error),
+            };
+            let parked = self.remove(key);
+            fired.push(parked, result);
         }
         fired
+    }
+
+    /// Takes the POLL `key` out of the index.
+    fn remove(&mut self, key: u64) -> ParkedPoll {
+        let Some(poll) = self.polls.remove(&key) else {
+            unreachable!("POLL {key} is parked");
+        };
+        match poll.poll.watched() {
+            None => {
+                self.everything.remove(&key);
+            }
+            Some(ids) => {
+                for id in ids {
+                    if let Some(keys) = self.watching.get_mut(&id) {
+                        keys.remove(&key);
+                        if keys.is_empty() {
+                            self.watching.remove(&id);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(count) = self.per_owner.get_mut(&poll.owner) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_owner.remove(&poll.owner);
+            }
+        }
+        poll
     }
 
     /// Fails every POLL whose deadline is at or before `now`.

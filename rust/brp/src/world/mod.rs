@@ -4,6 +4,7 @@
 
 pub(crate) mod components;
 pub(crate) mod query;
+pub(crate) mod touched;
 pub(crate) mod value;
 
 use crate::config::Config;
@@ -21,6 +22,8 @@ use bevy_ecs::world::{EntityRef, World};
 use bevy_reflect::GetTypeRegistration;
 use bevy_transform::components::{GlobalTransform, Transform};
 use components::ComponentNames;
+use std::collections::HashSet;
+use touched::{KnownHooks, Touched};
 
 /// A world and everything needed to answer requests against it.
 pub(crate) struct Host {
@@ -37,6 +40,11 @@ pub(crate) struct Host {
     /// Components of the world's own bookkeeping entities (resources,
     /// observers), which requests neither see nor touch.
     pub hidden: [ComponentId; 2],
+    /// What the current write touched; the engine resets it to
+    /// [`Touched::All`] before each write, and handlers narrow it.
+    pub touched: Touched,
+    /// The hooks whose effects are known or not.
+    pub hooks: KnownHooks,
 }
 
 impl Host {
@@ -48,6 +56,10 @@ impl Host {
             world.register_component::<IsResource>(),
             world.register_component::<Observer>(),
         ];
+        let hierarchy = [
+            world.register_component::<ChildOf>(),
+            world.register_component::<Children>(),
+        ];
         let mut host = Self {
             world,
             registry: AppTypeRegistry::default(),
@@ -55,6 +67,11 @@ impl Host {
             schedule: Schedule::default(),
             config: Config::default(),
             hidden,
+            touched: Touched::All,
+            hooks: KnownHooks {
+                hierarchy,
+                opaque: HashSet::new(),
+            },
         };
         {
             let mut registry = host.registry.write();
@@ -75,7 +92,24 @@ impl Host {
     /// Registers the reflected component type `T` and indexes its names.
     pub(crate) fn register_type<T: Component + GetTypeRegistration>(&mut self) -> BrpResult<()> {
         self.registry.write().register::<T>();
-        self.index_types()
+        self.index_types()?;
+        let hooked = T::on_add().is_some()
+            || T::on_insert().is_some()
+            || T::on_discard().is_some()
+            || T::on_remove().is_some()
+            || T::on_despawn().is_some();
+        if hooked {
+            let id = self.world.register_component::<T>();
+            self.hooks.opaque.insert(id);
+        }
+        Ok(())
+    }
+
+    /// What the entities `entities` hold now, for [`Host::touched`].
+    pub(crate) fn touching(&self, touched: &mut Touched, entities: &[Entity]) {
+        for &entity in entities {
+            touched.entity(&self.world, entity, &self.hooks);
+        }
     }
 
     /// Declares the dynamic component `name` (see [`App::declare_component`](crate::App::declare_component)).

@@ -428,3 +428,85 @@ fn a_poller_never_misses_the_latest_change() {
     );
     assert_eq!(seen.last(), Some(&WRITES));
 }
+
+/// Submits a POLL with the current watermark of `params` to `session`; it
+/// parks, since nothing changed since that watermark.
+fn park(app: &App, session: &brp::Session, id: u64, params: &Value) {
+    let watermark = first_watermark(app, params);
+    session.submit(&poll(id, with_watermark(params, &watermark)));
+}
+
+#[test]
+fn writes_wake_polls_through_the_hierarchy_and_required_components() {
+    let app = app();
+    let session = app.session();
+    let parent = spawn(&app, json!({"Name": {"JSON": "\"parent\""}}));
+    // A POLL of the parent's Children, woken by a SPAWN of a child.
+    let children = json!({"data": {"components": ["Children"]}});
+    let none: Value = serde_json::from_str(&app.request(&poll(1, children.clone()))).unwrap();
+    assert_eq!(none["response"]["entities"], json!([]), "{none}");
+    park(&app, &session, 1, &children);
+    let child = spawn(&app, json!({"ChildOf": {"JSON": format!("\"{parent}\"")}}));
+    let answer = received(&session);
+    assert_eq!(answer["response"]["entities"][0]["id"], parent, "{answer}");
+    // A POLL of GlobalTransform, woken by a SPAWN of a Transform (which
+    // requires it).
+    let global = json!({"data": {"components": ["GlobalTransform"]}});
+    park(&app, &session, 2, &global);
+    spawn(&app, json!({"Transform": {"JSON": "{}"}}));
+    let answer = received(&session);
+    assert_eq!(answer["id"], 2);
+    assert_eq!(
+        answer["response"]["entities"].as_array().unwrap().len(),
+        1,
+        "{answer}"
+    );
+    // A POLL of the parent's Children, woken by the child leaving it.
+    park(&app, &session, 3, &children);
+    let answer = call(
+        &app,
+        json!({"id": 9, "request": "REPARENT", "params": {"entity": child, "parent": null}}),
+    );
+    assert_eq!(answer["response"]["status"], "OK");
+    let answer = received(&session);
+    assert_eq!(answer["id"], 3);
+    assert_eq!(answer["response"]["entities"], json!([]), "{answer}");
+}
+
+#[test]
+fn a_session_may_park_only_so_many_polls() {
+    let app =
+        App::from_config_json(r#"{"components": ["Position"], "max_parked_polls_per_session": 3}"#)
+            .unwrap();
+    spawn(&app, json!({"Position": {"JSON": "1"}}));
+    let session = app.session();
+    let params = json!({"data": {"components": ["Position"]}});
+    for id in 1..=3 {
+        park(&app, &session, id, &params);
+    }
+    park(&app, &session, 4, &params);
+    let refused = received(&session);
+    assert_eq!(refused["id"], 4);
+    assert_eq!(
+        refused["error"]["code"],
+        ErrorCode::InvalidRequest.code(),
+        "{refused}"
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_parked_polls_per_session")
+    );
+    assert!(session.cancel(1));
+    assert_eq!(
+        received(&session)["error"]["code"],
+        ErrorCode::Cancelled.code()
+    );
+    park(&app, &session, 5, &params);
+    assert_eq!(
+        session.receive(Some(Duration::ZERO)).map(|r| r.to_json()),
+        None,
+        "POLL 5 parked"
+    );
+}
