@@ -23,6 +23,9 @@ pub struct Config {
     /// The most POLLs one session may have parked at once; one more is
     /// `INVALID_REQUEST`.
     pub max_parked_polls_per_session: usize,
+    /// The most entities one QUERY or POLL answer may hold; a larger answer
+    /// is `INVALID_PARAMS` (narrow the query with `filter`).
+    pub max_entities_per_response: usize,
 }
 
 impl Default for Config {
@@ -33,6 +36,7 @@ impl Default for Config {
             max_request_bytes: 8 << 20,
             max_components_per_request: 256,
             max_parked_polls_per_session: 1024,
+            max_entities_per_response: 1_000_000,
         }
     }
 }

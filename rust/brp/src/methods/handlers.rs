@@ -74,6 +74,7 @@ pub(crate) fn get(host: &mut Host, params: &Params) -> BrpResult<Body> {
 pub(crate) fn query(host: &mut Host, params: &Params) -> BrpResult<Body> {
     let spec = QuerySpec::parse(params, host, false)?;
     let entities = spec.matches(host);
+    host.check_rows(entities.len())?;
     #[derive(Serialize)]
     struct Answer<'a> {
         entities: Rows<'a>,

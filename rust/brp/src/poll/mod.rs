@@ -147,6 +147,7 @@ impl Poll {
             }
             rows
         };
+        host.check_rows(rows.len())?;
         let watermark = Watermark {
             tick: now.get(),
             digest,

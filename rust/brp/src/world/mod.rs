@@ -146,6 +146,19 @@ impl Host {
         Ok(())
     }
 
+    /// Fails when an answer would hold more entities than
+    /// [`Config::max_entities_per_response`] allows.
+    pub(crate) fn check_rows(&self, count: usize) -> BrpResult<()> {
+        let max = self.config.max_entities_per_response;
+        if count > max {
+            return Err(BrpError::invalid_params(format!(
+                "the answer would hold {count} entities, over the limit of {max} \
+                 (Config.max_entities_per_response); narrow it with params.filter"
+            )));
+        }
+        Ok(())
+    }
+
     /// [`check_count`](Self::check_count), and fails when a name is given
     /// twice (an answer cannot hold the same key twice).
     pub(crate) fn check_names(&self, names: &[&str], at: &str) -> BrpResult<()> {
