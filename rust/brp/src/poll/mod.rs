@@ -9,7 +9,8 @@
 //! entered or left, an optional component came or went) or when a selected
 //! component of a matching entity changed at or after the tick. With
 //! `filter.changed` it answers only the entities whose listed components
-//! changed at or after the tick, once there is at least one.
+//! changed at or after the tick, once there is at least one or the match set
+//! differs (then possibly with none: an entity left).
 
 mod parked;
 
@@ -142,7 +143,10 @@ impl Poll {
                         .is_some_and(|entity| changed(entity, &watched))
                 })
                 .collect();
-            if rows.is_empty() && self.watermark.is_some() {
+            // Nothing changed and the same entities match: stay parked. When
+            // an entity left the match set (e.g. was destroyed), answer even
+            // with no rows, so the watcher learns of it.
+            if rows.is_empty() && self.watermark.is_some_and(|w| w.digest == digest) {
                 return Ok(None);
             }
             rows

@@ -510,3 +510,22 @@ fn a_session_may_park_only_so_many_polls() {
         "POLL 5 parked"
     );
 }
+
+#[test]
+fn a_changed_poll_answers_when_a_watched_entity_is_destroyed() {
+    let app = app();
+    let session = app.session();
+    let player = spawn(&app, json!({"Position": {"JSON": "1"}}));
+    spawn(&app, json!({"Position": {"JSON": "2"}}));
+    let params = json!({"data": {"components": ["Position"]}, "filter": {"changed": ["Position"]}});
+    park(&app, &session, 1, &params);
+    let answer = call(
+        &app,
+        json!({"id": 2, "request": "DESTROY", "params": {"entity": player}}),
+    );
+    assert_eq!(answer["response"]["status"], "OK");
+    let answer = received(&session);
+    assert_eq!(answer["id"], 1);
+    assert_eq!(answer["response"]["entities"], json!([]), "{answer}");
+    assert!(answer["response"]["watermark"].is_string());
+}
