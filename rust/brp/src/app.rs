@@ -71,11 +71,9 @@ impl App {
     /// Runs the schedule once, advances the change tick and wakes the POLLs
     /// the systems' changes satisfy.
     pub fn update(&self) -> BrpResult<()> {
-        self.engine.mutate(|world, schedule| {
+        self.engine.frame(|world, schedule| {
             catch_unwind(AssertUnwindSafe(|| schedule.run(world)))
-                .map_err(|_| BrpError::internal("a system panicked during update"))?;
-            world.clear_trackers();
-            Ok(())
+                .map_err(|_| BrpError::internal("a system panicked during update"))
         })
     }
 

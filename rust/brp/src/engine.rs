@@ -42,7 +42,15 @@ pub(crate) struct State {
     closed: bool,
     /// True while the thread that expires POLL timeouts runs.
     timer_running: bool,
+    /// Changes since the world's trackers were last cleared.
+    changes_since_clear: usize,
 }
+
+/// How many changes the world's removal events may span when `update()` is
+/// not called (docs/limits.md): `update()` clears them every frame, and a
+/// world driven by requests alone clears them after this many changes, so
+/// they cannot grow without bound.
+const CHANGES_PER_CLEAR: usize = 16_384;
 
 impl Engine {
     /// An engine on a new world made with `config`.
@@ -55,6 +63,7 @@ impl Engine {
                 parked: Parked::default(),
                 closed: false,
                 timer_running: false,
+                changes_since_clear: 0,
             }),
             timer: Condvar::new(),
             next_session: AtomicU64::new(1),
@@ -87,13 +96,28 @@ impl Engine {
         Owner(self.next_session.fetch_add(1, Ordering::Relaxed))
     }
 
+    /// Runs one frame, `f`, under the lock: as [`mutate`](Self::mutate),
+    /// and then clears the world's trackers (removal events), as a frame
+    /// of a Bevy app does.
+    pub(crate) fn frame<R>(&self, f: impl FnOnce(&mut World, &mut Schedule) -> R) -> R {
+        self.change(true, f)
+    }
+
     /// Changes the world under the lock, then advances the change tick and
     /// wakes the POLLs the change satisfies.
     pub(crate) fn mutate<R>(&self, f: impl FnOnce(&mut World, &mut Schedule) -> R) -> R {
+        self.change(false, f)
+    }
+
+    fn change<R>(&self, frame: bool, f: impl FnOnce(&mut World, &mut Schedule) -> R) -> R {
         let mut state = self.lock();
         let host = &mut state.host;
         host.touched = Touched::All;
         let result = f(&mut host.world, &mut host.schedule);
+        if frame {
+            host.world.clear_trackers();
+            state.changes_since_clear = 0;
+        }
         let fired = state.changed();
         drop(state);
         fired.deliver();
@@ -323,7 +347,16 @@ impl State {
     /// Advances the change tick after a change and re-evaluates the parked
     /// POLLs that watch what it touched.
     fn changed(&mut self) -> Fired {
-        self.host.world.increment_change_tick();
+        let world = &mut self.host.world;
+        world.increment_change_tick();
+        // Without `update()`, nothing else keeps old change ticks from
+        // wrapping, or removal events from piling up.
+        world.check_change_ticks();
+        self.changes_since_clear += 1;
+        if self.changes_since_clear >= CHANGES_PER_CLEAR {
+            world.clear_trackers();
+            self.changes_since_clear = 0;
+        }
         let touched = std::mem::replace(&mut self.host.touched, Touched::All);
         self.parked.wake(&mut self.host, &touched)
     }
@@ -350,6 +383,31 @@ mod tests {
             Err(response) => response,
         }
         .to_text()
+    }
+
+    #[test]
+    fn removal_events_stay_bounded_without_update() {
+        #[derive(bevy_ecs::component::Component)]
+        struct Marker;
+        let engine = Engine::new(Config::default()).unwrap();
+        let entity = engine.mutate(|world, _| world.spawn_empty().id());
+        for _ in 0..3 * CHANGES_PER_CLEAR {
+            engine.mutate(|world, _| {
+                world.entity_mut(entity).insert(Marker);
+            });
+            engine.mutate(|world, _| {
+                world.entity_mut(entity).remove::<Marker>();
+            });
+        }
+        let kept: usize = engine
+            .lock()
+            .host
+            .world
+            .removed_components()
+            .iter()
+            .map(|(_, messages)| messages.len())
+            .sum();
+        assert!(kept <= 2 * CHANGES_PER_CLEAR, "{kept} removal events kept");
     }
 
     #[test]
