@@ -347,8 +347,10 @@ const char *brp_last_error_message(void);
  * `{"name": "Player"}` (the first entity with that `Name`, spawned if
  * none), or `{"entity": "3v0"}`. Fails with `BRP_STATUS_INVALID_CONFIG` on
  * a malformed target and with `BRP_STATUS_POSE_REJECTED` on a malformed
- * frame or a missing target entity (the message carries the BRP error
- * code); the world is then unchanged.
+ * frame (`BRP_ERROR_INVALID_PARAMS`, also for a landmark value beyond
+ * `float`) or a target entity that does not exist or that requests do not
+ * see, such as the world's own `0v0` (`BRP_ERROR_ENTITY_NOT_FOUND`); the
+ * message carries the BRP error code and the world is then unchanged.
  *
  * Thread safety: callable from any thread, concurrently with requests.
  * Ownership: `target_json` and `bytes` are only read during the call.
@@ -419,12 +421,14 @@ enum brp_status brp_pose_client_start_with_callback(const struct brp_app *app,
  * `*out_json`: `state` (`"connecting"`, `"connected"`, `"waiting"`,
  * `"stopped"`), `connections`, `reconnects`, `frames_received`,
  * `frames_applied`, `frames_dropped`, `decode_errors`, `oversize_frames`,
- * `apply_errors`, `last_error`, `pose_age_ms`, `latency_ms`,
- * `latency_mean_ms` (docs/pose.md).
+ * `apply_errors`, `idle_timeouts`, `last_error`, `pose_age_ms`,
+ * `latency_ms`, `latency_mean_ms` (docs/pose.md).
  *
- * Thread safety: callable from any thread. Ownership: the caller owns the
- * text and frees it with `brp_string_free`. `*out_json` is written only on
- * success.
+ * Thread safety: callable from any thread, including the client's own
+ * `brp_pose_callback` while another thread stops the client (it never
+ * waits for the stop), and after stop (the state is then `"stopped"`).
+ * Ownership: the caller owns the text and frees it with `brp_string_free`.
+ * `*out_json` is written only on success.
  *
  * # Safety
  * `client` is NULL or a live handle from `brp_pose_client_start`;
@@ -442,7 +446,9 @@ enum brp_status brp_pose_client_stats(const struct brp_pose_client *client, char
  * does).
  *
  * Thread safety: callable from any thread, including a session callback,
- * but not from the client's own `brp_pose_callback`.
+ * but not from the client's own `brp_pose_callback`. Holds no lock while it
+ * waits, so that callback may meanwhile call `brp_pose_client_stats` (and
+ * any other thread anything but `brp_pose_client_free`).
  *
  * # Safety
  * `client` is NULL or a live handle from `brp_pose_client_start`.

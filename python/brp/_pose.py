@@ -14,11 +14,14 @@ class PoseClient:
     in the background and lands every pose on ``target`` (default: the
     entity named ``Player``) as the ``PoseLandmarks`` component.
 
-    Keyword settings are those of docs/pose.md; ``connect_timeout`` is in
-    seconds and ``backoff`` a mapping such as ``{"initial_ms": 100}``. A bad
-    setting raises :class:`~brp.InvalidParams` at once; connection failures
-    are retried (with ``reconnect``) and show in :meth:`stats`. Use it as a
-    context manager or call :meth:`close`.
+    Keyword settings are those of docs/pose.md. ``connect_timeout``,
+    ``ping_interval`` (default 5: a WebSocket ping every 5 s) and
+    ``idle_timeout`` (default 15: a connection that receives nothing, not
+    even a pong, for 15 s is dropped and re-established) are in seconds; 0
+    turns the last two off. ``backoff`` is a mapping such as
+    ``{"initial_ms": 100}``. A bad setting raises :class:`~brp.InvalidParams`
+    at once; connection failures are retried (with ``reconnect``) and show in
+    :meth:`stats`. Use it as a context manager or call :meth:`close`.
 
     ``on_frame``, if given, is called once per applied frame, in order, with
     a dict: ``detected`` (``False`` for nobody in view), ``sequence``,
@@ -42,6 +45,8 @@ class PoseClient:
         reconnect: bool = True,
         backoff: Mapping[str, float] | None = None,
         connect_timeout: float | None = None,
+        ping_interval: float | None = None,
+        idle_timeout: float | None = None,
         ca_cert_pem: str | None = None,
         ca_cert_path: str | None = None,
         on_frame: Callable[[dict[str, Any]], object] | None = None,
@@ -55,7 +60,9 @@ class PoseClient:
             "max_message_size": max_message_size,
             "reconnect": reconnect,
             "backoff": None if backoff is None else dict(backoff),
-            "connect_timeout_ms": None if connect_timeout is None else round(connect_timeout * 1000),
+            "connect_timeout_ms": milliseconds(connect_timeout),
+            "ping_interval_ms": milliseconds(ping_interval),
+            "idle_timeout_ms": milliseconds(idle_timeout),
             "ca_cert_pem": ca_cert_pem,
             "ca_cert_path": ca_cert_path,
         }
@@ -71,7 +78,9 @@ class PoseClient:
     def stats(self) -> dict[str, Any]:
         """The stream's statistics now: ``state`` (``"connecting"``,
         ``"connected"``, ``"waiting"``, ``"stopped"``), the frame counters,
-        ``last_error``, ``pose_age_ms`` and latencies (see docs/pose.md)."""
+        ``idle_timeouts``, ``last_error``, ``pose_age_ms`` and latencies (see
+        docs/pose.md). Never waits for :meth:`close` (``on_frame`` may call
+        it while another thread closes the client) and works after it."""
         return self._native.stats()
 
     def wait_connected(self, timeout: float) -> bool:
@@ -83,3 +92,9 @@ class PoseClient:
         """Disconnects and stops; no pose applies and ``on_frame`` is not
         called after this returns. Idempotent."""
         self._native.stop()
+
+
+def milliseconds(seconds: float | None) -> int | None:
+    """``seconds`` as whole milliseconds for the JSON config (``None`` stays
+    ``None``: the setting's default)."""
+    return None if seconds is None else round(seconds * 1000)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import base64
 import concurrent.futures
 import contextlib
+import hashlib
 import inspect
 import json
 import socket
@@ -92,6 +94,49 @@ def test_push_pose_refuses_bad_frames_and_targets(app: brp.App) -> None:
         app.push_pose(3)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         app.push_pose("{}", 3)  # type: ignore[arg-type]
+
+
+def test_push_pose_refuses_the_worlds_hidden_entity(app: brp.App) -> None:
+    with pytest.raises(brp.EntityNotFound):
+        app.get("0v0", ["Name"])  # GET hides it
+    frames: list[dict[str, Any]] = [{"timestamp": 1.0, "landmarks": []}, {"Empty": {}}]
+    for frame in frames:
+        with pytest.raises(brp.EntityNotFound, match="entity 0v0 does not exist"):
+            app.push_pose(frame, "0v0")
+
+
+@pytest.mark.parametrize(
+    "landmark",
+    [
+        {"x": 1e300, "y": 0, "z": 0},
+        {"x": 0, "y": -1e39, "z": 0},
+        {"x": 0, "y": 0, "z": 0, "availability": {"presence": 3.5e38}},
+    ],
+)
+def test_push_pose_refuses_numbers_beyond_float(app: brp.App, landmark: dict[str, Any]) -> None:
+    with pytest.raises(brp.InvalidParams, match="out of range for a 32-bit float"):
+        app.push_pose({"timestamp": 1.0, "landmarks": [landmark]})
+    assert app.query(["PoseLandmarks"]) == []
+
+
+def test_push_pose_errors_say_what_was_expected_and_quote_little(app: brp.App) -> None:
+    with pytest.raises(brp.InvalidParams) as empty:
+        app.push_pose(b"")
+    assert empty.value.message == "malformed pose frame: the frame is empty (0 bytes)"
+    lists: list[str | bytes] = ["[]", b" [1, 2]"]
+    for text in lists:
+        with pytest.raises(brp.InvalidParams, match="expected a JSON object .*got a list"):
+            app.push_pose(text)
+    long = "y" * 10_000
+    frames: list[dict[str, Any]] = [
+        {"timestamp": long, "landmarks": []},
+        {"timestamp": 1, "landmarks": [{"x": long, "y": 0, "z": 0}]},
+        {"timestamp": 1, "landmarks": [], "sequence": long},
+    ]
+    for frame in frames:
+        with pytest.raises(brp.InvalidParams) as refused:
+            app.push_pose(frame)
+        assert len(refused.value.message) < 300 and "y" * 81 not in refused.value.message
 
 
 @contextlib.contextmanager
@@ -199,6 +244,91 @@ def test_on_frame_exceptions_are_unraisable(app: brp.App, monkeypatch: pytest.Mo
     assert isinstance(reported[0], RuntimeError)
     with pytest.raises(TypeError):
         brp.PoseClient(app, "ws://127.0.0.1:1", on_frame=3)  # type: ignore[arg-type]
+
+
+WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def websocket_handshake(conn: socket.socket) -> None:
+    """Answers a client's opening handshake on ``conn`` (RFC 6455)."""
+    request = b""
+    while b"\r\n\r\n" not in request:
+        chunk = conn.recv(4096)
+        assert chunk and len(request) < 65536, "a handshake"
+        request += chunk
+    key = next(
+        line.split(b":", 1)[1].strip()
+        for line in request.split(b"\r\n")
+        if line.lower().startswith(b"sec-websocket-key:")
+    )
+    accept = base64.b64encode(hashlib.sha1(key + WEBSOCKET_GUID.encode()).digest())
+    conn.sendall(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+    )
+
+
+@contextlib.contextmanager
+def silent_controller(text: str) -> Iterator[int]:
+    """A WebSocket server on 127.0.0.1 that sends each client ``text`` in one
+    text frame, then neither sends nor reads anything (so it answers no
+    ping) while the connection stays open; yields its port."""
+    payload = text.encode()
+    assert len(payload) < 126
+    frame = bytes([0x81, len(payload)]) + payload
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    done = threading.Event()
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted.append(conn)
+            conn.settimeout(DEADLINE)
+            with contextlib.suppress(OSError, AssertionError, StopIteration):
+                websocket_handshake(conn)
+                conn.sendall(frame)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        done.set()
+        thread.join(DEADLINE)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def test_a_silent_controller_is_noticed_and_the_client_reconnects(app: brp.App) -> None:
+    pose = json.dumps({"timestamp": 1.0, "landmarks": [{"x": 0.5, "y": 0.5, "z": 0.0}]})
+    with silent_controller(pose) as port:
+        with brp.PoseClient(
+            app,
+            f"ws://127.0.0.1:{port}",
+            ping_interval=0.05,
+            idle_timeout=0.5,
+            backoff={"initial_ms": 10, "max_ms": 100},
+        ) as client:
+            wait_for(lambda: client.stats()["idle_timeouts"] >= 1, "the silence is noticed")
+            stats = client.stats()
+            assert "idle timeout" in stats["last_error"], stats
+            assert stats["frames_applied"] >= 1
+            wait_for(lambda: client.stats()["connections"] >= 2, "a new connection")
+        assert landmarks(app, player(app))[0]["x"] == 0.5
+
+
+def test_pose_client_ping_and_idle_settings(app: brp.App) -> None:
+    url = "ws://127.0.0.1:1"
+    with pytest.raises(brp.InvalidParams, match="ping_interval_ms must be shorter"):
+        brp.PoseClient(app, url, ping_interval=1.0, idle_timeout=1.0)
+    with brp.PoseClient(app, url, ping_interval=0, idle_timeout=0, reconnect=False) as client:
+        assert client.stats()["idle_timeouts"] == 0
 
 
 def closed_port() -> int:
@@ -357,3 +487,54 @@ def test_dropping_a_client_whose_poses_run_callbacks_does_not_hang() -> None:
         check=False,
     )
     assert result.returncode == 0 and "done" in result.stdout, result.stderr
+
+
+STOP_WHILE_ON_FRAME_READS_STATS = """
+import asyncio, os, sys, threading, time
+import brp
+from brp.controller import Controller
+
+WAIT = 20  # seconds; only to stop a hang
+
+async def main():
+    app = brp.App()
+    async with Controller(fps=100).serving("127.0.0.1", 0) as port:
+        entered, stopping = threading.Event(), threading.Event()
+        seen, holder = [], []
+        def on_frame(event):
+            if not holder or entered.is_set():
+                return
+            entered.set()
+            stopping.wait(WAIT)
+            time.sleep(0.1)  # lets close() reach its wait for this frame
+            seen.append(holder[0].stats())
+        holder.append(brp.PoseClient(app, f"ws://127.0.0.1:{port}", on_frame=on_frame))
+        await asyncio.to_thread(entered.wait, WAIT)
+        def stop():
+            stopping.set()
+            holder[0].close()
+            seen.append("closed")
+        closer = threading.Thread(target=stop, daemon=True)
+        closer.start()
+        await asyncio.to_thread(closer.join, WAIT)
+        if closer.is_alive():
+            print("close() never returned: deadlock", flush=True)
+            os._exit(3)
+        assert len(seen) == 2 and seen[1] == "closed", seen
+        assert seen[0]["frames_applied"] >= 1, seen
+        assert holder[0].stats()["state"] == "stopped"
+
+asyncio.run(main())
+print("done")
+"""
+
+
+def test_close_while_on_frame_reads_the_stats_does_not_deadlock() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", STOP_WHILE_ON_FRAME_READS_STATS],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE * 3,
+        check=False,
+    )
+    assert result.returncode == 0 and "done" in result.stdout, result.stdout + result.stderr

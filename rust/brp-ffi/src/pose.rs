@@ -7,7 +7,7 @@ use crate::status::BrpStatus;
 use crate::string::into_c;
 use brp::pose::{ClientConfig, FrameEvent, FrameObserver, PoseClient, Target};
 use std::ffi::{CString, c_char, c_void};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 /// A pose client streaming poses from a controller's WebSocket server into
 /// a world. Opaque: made by `brp_pose_client_start`, freed by
@@ -16,13 +16,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 /// Thread safety: every function taking a `const brp_pose_client *` may be
 /// called from any number of threads at once.
 pub struct BrpPoseClient {
-    client: Mutex<PoseClient>,
-}
-
-impl BrpPoseClient {
-    fn client(&self) -> MutexGuard<'_, PoseClient> {
-        self.client.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+    /// Shared by every thread without a lock of its own: stopping waits for
+    /// the callback, which may read the stats meanwhile (so no lock may be
+    /// held while stopping that reading the stats needs).
+    client: PoseClient,
 }
 
 /// A core error as a failure with `status`, keeping its code.
@@ -40,8 +37,10 @@ fn failure(status: BrpStatus, error: &brp::BrpError) -> Failure {
 /// `{"name": "Player"}` (the first entity with that `Name`, spawned if
 /// none), or `{"entity": "3v0"}`. Fails with `BRP_STATUS_INVALID_CONFIG` on
 /// a malformed target and with `BRP_STATUS_POSE_REJECTED` on a malformed
-/// frame or a missing target entity (the message carries the BRP error
-/// code); the world is then unchanged.
+/// frame (`BRP_ERROR_INVALID_PARAMS`, also for a landmark value beyond
+/// `float`) or a target entity that does not exist or that requests do not
+/// see, such as the world's own `0v0` (`BRP_ERROR_ENTITY_NOT_FOUND`); the
+/// message carries the BRP error code and the world is then unchanged.
 ///
 /// Thread safety: callable from any thread, concurrently with requests.
 /// Ownership: `target_json` and `bytes` are only read during the call.
@@ -215,9 +214,7 @@ unsafe fn start(
         };
         failure(status, &e)
     })?;
-    out.write(Box::into_raw(Box::new(BrpPoseClient {
-        client: Mutex::new(client),
-    })));
+    out.write(Box::into_raw(Box::new(BrpPoseClient { client })));
     Ok(())
 }
 
@@ -225,12 +222,14 @@ unsafe fn start(
 /// `*out_json`: `state` (`"connecting"`, `"connected"`, `"waiting"`,
 /// `"stopped"`), `connections`, `reconnects`, `frames_received`,
 /// `frames_applied`, `frames_dropped`, `decode_errors`, `oversize_frames`,
-/// `apply_errors`, `last_error`, `pose_age_ms`, `latency_ms`,
-/// `latency_mean_ms` (docs/pose.md).
+/// `apply_errors`, `idle_timeouts`, `last_error`, `pose_age_ms`,
+/// `latency_ms`, `latency_mean_ms` (docs/pose.md).
 ///
-/// Thread safety: callable from any thread. Ownership: the caller owns the
-/// text and frees it with `brp_string_free`. `*out_json` is written only on
-/// success.
+/// Thread safety: callable from any thread, including the client's own
+/// `brp_pose_callback` while another thread stops the client (it never
+/// waits for the stop), and after stop (the state is then `"stopped"`).
+/// Ownership: the caller owns the text and frees it with `brp_string_free`.
+/// `*out_json` is written only on success.
 ///
 /// # Safety
 /// `client` is NULL or a live handle from `brp_pose_client_start`;
@@ -243,7 +242,7 @@ pub unsafe extern "C" fn brp_pose_client_stats(
     call("brp_pose_client_stats", || {
         // SAFETY: guaranteed by the caller.
         let (client, out) = unsafe { (handle(client, "client")?, Out::new(out_json, "out_json")?) };
-        let stats = client.client().stats();
+        let stats = client.client.stats();
         let json = serde_json::to_string(&stats)
             .map_err(|e| Failure::new(BrpStatus::Internal, format!("cannot write stats: {e}")))?;
         out.write(into_c(json)?);
@@ -260,7 +259,9 @@ pub unsafe extern "C" fn brp_pose_client_stats(
 /// does).
 ///
 /// Thread safety: callable from any thread, including a session callback,
-/// but not from the client's own `brp_pose_callback`.
+/// but not from the client's own `brp_pose_callback`. Holds no lock while it
+/// waits, so that callback may meanwhile call `brp_pose_client_stats` (and
+/// any other thread anything but `brp_pose_client_free`).
 ///
 /// # Safety
 /// `client` is NULL or a live handle from `brp_pose_client_start`.
@@ -269,7 +270,7 @@ pub unsafe extern "C" fn brp_pose_client_stop(client: *const BrpPoseClient) -> B
     call("brp_pose_client_stop", || {
         // SAFETY: guaranteed by the caller.
         let client = unsafe { handle(client, "client") }?;
-        client.client().stop();
+        client.client.stop();
         Ok(())
     })
 }
@@ -290,7 +291,7 @@ pub unsafe extern "C" fn brp_pose_client_free(client: *mut BrpPoseClient) {
             // SAFETY: the caller passes a handle made by
             // `brp_pose_client_start`, once.
             let client = unsafe { Box::from_raw(client) };
-            client.client().stop();
+            client.client.stop();
         }
     });
 }

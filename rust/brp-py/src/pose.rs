@@ -6,7 +6,7 @@ use brp::pose::{ClientConfig, ConnectionState, FrameEvent, FrameObserver, Stats}
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often `wait_connected` looks at the connection state.
@@ -16,13 +16,10 @@ const CONNECTED_CHECK: Duration = Duration::from_millis(5);
 /// text of `brp::pose::ClientConfig`. Dropping it stops it.
 #[pyclass(module = "brp._native", frozen)]
 pub(crate) struct PoseClient {
-    inner: Mutex<brp::pose::PoseClient>,
-}
-
-impl PoseClient {
-    fn client(&self) -> MutexGuard<'_, brp::pose::PoseClient> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+    /// Shared by every thread without a lock of its own: stopping waits for
+    /// `on_frame`, which may read the stats meanwhile (so no lock may be
+    /// held while stopping that reading the stats needs).
+    inner: brp::pose::PoseClient,
 }
 
 #[pymethods]
@@ -65,15 +62,15 @@ impl PoseClient {
                 None => brp::pose::PoseClient::start(&app.inner, config),
             }
         })
-        .map(|client| Self {
-            inner: Mutex::new(client),
-        })
+        .map(|inner| Self { inner })
         .map_err(|e| error::to_py(py, &e))
     }
 
-    /// The statistics as of now, as a dict.
+    /// The statistics as of now, as a dict; never waits for `stop` (so
+    /// `on_frame` may call it while another thread stops the client), and
+    /// still works after it (`state` is then `"stopped"`).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let stats = py.detach(|| self.client().stats());
+        let stats = py.detach(|| self.inner.stats());
         stats_dict(py, &stats)
     }
 
@@ -86,7 +83,7 @@ impl PoseClient {
         })?;
         let deadline = Instant::now() + timeout;
         loop {
-            let state = py.detach(|| self.client().stats().state);
+            let state = py.detach(|| self.inner.stats().state);
             if state == ConnectionState::Connected {
                 return Ok(true);
             }
@@ -100,7 +97,7 @@ impl PoseClient {
 
     /// Disconnects and stops; no frame applies after this returns. Idempotent.
     fn stop(&self, py: Python<'_>) {
-        py.detach(|| self.client().stop());
+        py.detach(|| self.inner.stop());
     }
 }
 
@@ -108,7 +105,7 @@ impl Drop for PoseClient {
     /// Stops with the GIL released: the network thread may be waiting for it
     /// in an `on_frame` or session callback, and stopping waits for it.
     fn drop(&mut self) {
-        let client = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let client = &self.inner;
         if Python::try_attach(|py| py.detach(|| client.stop())).is_none() {
             client.stop();
         }
@@ -144,6 +141,7 @@ fn stats_dict<'py>(py: Python<'py>, stats: &Stats) -> PyResult<Bound<'py, PyDict
     dict.set_item("decode_errors", stats.decode_errors)?;
     dict.set_item("oversize_frames", stats.oversize_frames)?;
     dict.set_item("apply_errors", stats.apply_errors)?;
+    dict.set_item("idle_timeouts", stats.idle_timeouts)?;
     dict.set_item("last_error", stats.last_error.as_deref())?;
     dict.set_item("pose_age_ms", stats.pose_age_ms)?;
     dict.set_item("latency_ms", stats.latency_ms)?;

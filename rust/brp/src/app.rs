@@ -8,7 +8,7 @@ use crate::protocol::Response;
 use bevy_ecs::component::Component;
 use bevy_ecs::schedule::IntoScheduleConfigs;
 use bevy_ecs::system::ScheduleSystem;
-use bevy_ecs::world::World;
+use bevy_ecs::world::{EntityRef, World};
 use bevy_reflect::GetTypeRegistration;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -108,6 +108,20 @@ impl App {
     /// the app exist.
     pub fn close(&self) {
         self.engine.close();
+    }
+
+    /// As [`with_world_mut`](Self::with_world_mut), for changes made on a
+    /// request's behalf: `f` also gets a test of whether an entity is
+    /// visible to requests, as [`Host::visible`](crate::world::Host::visible)
+    /// decides (the world's own resource and observer entities are not).
+    pub(crate) fn with_visible_world_mut<R>(
+        &self,
+        f: impl FnOnce(&mut World, &dyn Fn(EntityRef<'_>) -> bool) -> R,
+    ) -> R {
+        // Fixed when the world is made, so reading them first is no race.
+        let hidden = self.engine.lock().host.hidden;
+        let visible = |entity: EntityRef<'_>| !hidden.iter().any(|&id| entity.contains_id(id));
+        self.with_world_mut(|world| f(world, &visible))
     }
 
     /// The engine behind this handle.

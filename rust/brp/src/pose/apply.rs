@@ -9,7 +9,7 @@ use crate::entity_id;
 use crate::error::{BrpError, BrpResult, ErrorCode};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::name::Name;
-use bevy_ecs::world::World;
+use bevy_ecs::world::{EntityRef, World};
 
 /// Registers the pose components with `app`, so requests find them by name.
 /// Registering again is a no-op.
@@ -22,8 +22,10 @@ pub fn register(app: &App) -> BrpResult<()> {
 /// [`Frame::decode`]) and applies it to `target`, exactly as a
 /// [`PoseClient`](super::PoseClient) applies the frames it receives.
 ///
-/// Fails, leaving the world unchanged, when the frame is malformed or the
-/// target entity does not exist.
+/// Fails, leaving the world unchanged, when the frame is malformed
+/// ([`ErrorCode::InvalidParams`]) or the target entity does not exist or is
+/// not visible to requests ([`ErrorCode::EntityNotFound`], as GET says of
+/// it).
 pub fn push_frame(app: &App, target: &Target, bytes: &[u8]) -> BrpResult<()> {
     let frame = Frame::decode(bytes)?;
     register(app)?;
@@ -45,17 +47,23 @@ impl Applier {
     }
 
     /// Lands `frame` on the target: a pose replaces [`PoseLandmarks`] and
-    /// clears [`PoseNotDetected`]; `Empty` does the opposite.
+    /// clears [`PoseNotDetected`]; `Empty` does the opposite. Only entities
+    /// visible to requests are targets: the world's own (resource, observer)
+    /// entities do not exist as far as poses go, as for GET.
     pub(crate) fn apply(&mut self, app: &App, frame: Frame) -> BrpResult<()> {
-        app.with_world_mut(|world| {
-            let entity = self.resolve(world)?;
-            let mut entity = world.get_entity_mut(entity).map_err(|_| {
+        app.with_visible_world_mut(|world, visible| {
+            let entity = self.resolve(world, visible)?;
+            let missing = || {
                 let id = entity_id::format(entity);
                 BrpError::new(
                     ErrorCode::EntityNotFound,
                     format!("entity {id} does not exist"),
                 )
-            })?;
+            };
+            if !world.get_entity(entity).is_ok_and(visible) {
+                return Err(missing());
+            }
+            let mut entity = world.get_entity_mut(entity).map_err(|_| missing())?;
             match frame {
                 Frame::Pose(pose) => {
                     entity.remove::<PoseNotDetected>().insert(pose);
@@ -68,7 +76,11 @@ impl Applier {
         })
     }
 
-    fn resolve(&mut self, world: &mut World) -> BrpResult<Entity> {
+    fn resolve(
+        &mut self,
+        world: &mut World,
+        visible: &dyn Fn(EntityRef<'_>) -> bool,
+    ) -> BrpResult<Entity> {
         let name = match &self.target {
             Target::Entity(entity) => return Ok(*entity),
             Target::Name(name) => name.as_str(),
@@ -82,9 +94,9 @@ impl Applier {
             return Ok(entity);
         }
         let found = world
-            .query::<(Entity, &Name)>()
+            .query::<(EntityRef, &Name)>()
             .iter(world)
-            .find_map(|(entity, n)| (n.as_str() == name).then_some(entity));
+            .find_map(|(entity, n)| (n.as_str() == name && visible(entity)).then_some(entity.id()));
         let entity = found.unwrap_or_else(|| world.spawn(Name::new(name.to_owned())).id());
         self.resolved = Some(entity);
         Ok(entity)

@@ -9,7 +9,8 @@ use super::stats::{ConnectionState, Recorder, Stats};
 use super::tls;
 use crate::app::App;
 use crate::error::{BrpError, BrpResult};
-use futures_util::{FutureExt, StreamExt};
+use crate::params::echo;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::cell::Cell;
 use std::hash::BuildHasher;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -18,7 +19,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -31,9 +34,16 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 /// reads every frame already in the socket, keeps the newest, decodes it and
 /// applies it under the app's lock, so poses never queue up (the frames it
 /// skips count as dropped). Dropping the client stops it.
+///
+/// Every method takes `&self`, so one client may be shared between threads
+/// (e.g. in an `Arc`): [`stats`](Self::stats) never waits for
+/// [`stop`](Self::stop), so an observer may read the stats while another
+/// thread stops the client.
 pub struct PoseClient {
     shared: Arc<Shared>,
-    runtime: Option<Runtime>,
+    /// Taken by the first [`stop`](Self::stop); the lock is held only to
+    /// take it, never while waiting.
+    runtime: Mutex<Option<Runtime>>,
 }
 
 /// What the client and its network task share.
@@ -44,6 +54,11 @@ struct Shared {
     gate: Mutex<()>,
     /// Set by [`PoseClient::stop`]; checked under `gate` before applying.
     stopped: AtomicBool,
+    /// Set by a [`PoseClient::stop`] called while this client's own frame
+    /// applies (from a POLL completion it fired), which does not wait for
+    /// the frame: its observer then must not run. A stop from elsewhere
+    /// waits instead, so the frame it waits for is observed as it applied.
+    stopped_inside: AtomicBool,
     observer: Option<FrameObserver>,
 }
 
@@ -97,6 +112,7 @@ impl PoseClient {
             recorder: Recorder::new(),
             gate: Mutex::new(()),
             stopped: AtomicBool::new(false),
+            stopped_inside: AtomicBool::new(false),
             observer,
         });
         let connection = Connection {
@@ -110,39 +126,45 @@ impl PoseClient {
         runtime.spawn(connection.run());
         Ok(Self {
             shared,
-            runtime: Some(runtime),
+            runtime: Mutex::new(Some(runtime)),
         })
     }
 
-    /// The statistics as of now.
+    /// The statistics as of now. Never waits for [`stop`](Self::stop) or a
+    /// frame being applied, and keeps working after the client stopped
+    /// (`state` is then [`ConnectionState::Stopped`]).
     pub fn stats(&self) -> Stats {
         self.shared.recorder.snapshot()
     }
 
     /// Disconnects and stops; no frame applies and no observer runs after
-    /// this returns. Stopping again does nothing.
+    /// this returns (from any thread calling it). Stopping again does
+    /// nothing more.
     ///
     /// Waits for a frame being applied, so it must not be called while the
     /// calling thread holds the app (e.g. inside [`App::with_world_mut`]).
     /// Called from a POLL completion that this client's own frame fired
     /// (which runs on its network thread), it does not wait.
-    pub fn stop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            self.shared.stopped.store(true, Ordering::Release);
-            let shared: *const Shared = &*self.shared;
-            if APPLYING.get() != shared {
-                // Waits for the frame being applied; a panic there left
-                // nothing to repair.
-                drop(
-                    self.shared
-                        .gate
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner),
-                );
-            }
-            runtime.shutdown_background();
-            self.shared.recorder.set_state(ConnectionState::Stopped);
+    pub fn stop(&self) {
+        let shared = &*self.shared;
+        shared.stopped.store(true, Ordering::Release);
+        if APPLYING.get() == std::ptr::from_ref(shared) {
+            shared.stopped_inside.store(true, Ordering::Release);
+        } else {
+            // Waits for the frame being applied (and observed); a panic
+            // there left nothing to repair. From here on `stopped` keeps any
+            // frame from applying.
+            drop(shared.gate.lock().unwrap_or_else(PoisonError::into_inner));
         }
+        let runtime = self
+            .runtime
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(runtime) = runtime {
+            runtime.shutdown_background();
+        }
+        shared.recorder.set_state(ConnectionState::Stopped);
     }
 }
 
@@ -160,21 +182,30 @@ fn handshake_request(config: &ClientConfig) -> BrpResult<Request> {
     let mut request = url
         .as_str()
         .into_client_request()
-        .map_err(|e| invalid(format!("invalid url {url:?}: {e}")))?;
+        .map_err(|e| invalid(format!("invalid url {:?}: {e}", echo(url))))?;
     if !matches!(request.uri().scheme_str(), Some("ws" | "wss")) {
+        let url = echo(url);
         return Err(invalid(format!("url {url:?} is not ws:// or wss://")));
     }
     for (name, value) in &config.headers {
         let header = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|e| invalid(format!("invalid header name {name:?}: {e}")))?;
+            .map_err(|e| invalid(format!("invalid header name {:?}: {e}", echo(name))))?;
         let value = HeaderValue::from_str(value)
-            .map_err(|e| invalid(format!("invalid value of header {name:?}: {e}")))?;
+            .map_err(|e| invalid(format!("invalid value of header {:?}: {e}", echo(name))))?;
         request.headers_mut().insert(header, value);
     }
     Ok(request)
 }
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Why a connection ended other than by closing.
+enum Lost {
+    /// Nothing was received for `idle_timeout_ms`.
+    Idle,
+    /// The socket failed (or a frame was over the hard size limit).
+    Socket(tungstenite::Error),
+}
 
 /// A frame as received; only the newest of a batch is decoded.
 enum Pending {
@@ -218,9 +249,8 @@ impl Connection {
                     let recorder = &self.shared.recorder;
                     recorder.update(|s| s.connections += 1);
                     recorder.set_state(ConnectionState::Connected);
-                    if let Err(e) = self.receive(socket).await {
-                        let message = format!("connection lost: {e}");
-                        self.shared.recorder.error(|_| (), message);
+                    if let Err(lost) = self.receive(socket).await {
+                        self.lost(lost);
                     }
                 }
                 Err(message) => recorder.error(|_| (), message),
@@ -246,7 +276,7 @@ impl Connection {
             true, // TCP_NODELAY
             Some(self.connector.clone()),
         );
-        let url = &self.config.url;
+        let url = echo(&self.config.url);
         let timeout = Duration::from_millis(self.config.connect_timeout_ms);
         match tokio::time::timeout(timeout, attempt).await {
             Ok(Ok((socket, _response))) => Ok(socket),
@@ -255,17 +285,81 @@ impl Connection {
         }
     }
 
+    /// Records why the connection ended.
+    fn lost(&self, lost: Lost) {
+        let recorder = &self.shared.recorder;
+        match lost {
+            Lost::Idle => {
+                let ms = self.config.idle_timeout_ms;
+                let message = format!(
+                    "connection lost: idle timeout: nothing received for {ms} ms \
+                     (idle_timeout_ms)"
+                );
+                recorder.error(|s| s.idle_timeouts += 1, message);
+            }
+            Lost::Socket(tungstenite::Error::Capacity(CapacityError::MessageTooLong {
+                size,
+                max_size,
+            })) => {
+                let message = format!(
+                    "connection lost: a {size}-byte frame is over the hard limit of \
+                     {max_size} bytes (max_message_size * {OVERSIZE_FACTOR})"
+                );
+                let count = |s: &mut Stats| {
+                    s.frames_received += 1;
+                    s.oversize_frames += 1;
+                };
+                recorder.error(count, message);
+            }
+            Lost::Socket(e) => recorder.error(|_| (), format!("connection lost: {e}")),
+        }
+    }
+
     /// Receives until the connection closes or the client stops: waits for
     /// a frame, takes every further one already readable without waiting,
-    /// and applies the newest of them.
-    async fn receive(&mut self, mut socket: Socket) -> Result<(), tungstenite::Error> {
+    /// and applies the newest of them. Meanwhile pings the controller every
+    /// `ping_interval_ms`, and gives up on it after `idle_timeout_ms`
+    /// without receiving anything.
+    async fn receive(&mut self, mut socket: Socket) -> Result<(), Lost> {
+        let millis = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
+        let ping_every = millis(self.config.ping_interval_ms);
+        let idle_after = millis(self.config.idle_timeout_ms);
+        let mut heard = Instant::now();
+        let mut next_ping = ping_every.map(|every| heard + every);
         loop {
+            let idle_at = idle_after.map(|after| heard + after);
+            let wake = idle_at.into_iter().chain(next_ping).min();
+            let received = match wake {
+                None => Some(socket.next().await),
+                Some(at) => tokio::time::timeout_at(at, socket.next()).await.ok(),
+            };
+            let Some(mut next) = received else {
+                let now = Instant::now();
+                if idle_at.is_some_and(|at| now >= at) {
+                    return Err(Lost::Idle);
+                }
+                if let (Some(every), Some(at)) = (ping_every, next_ping)
+                    && now >= at
+                {
+                    next_ping = Some(now + every);
+                    // Bounded by the idle timeout: a peer that reads nothing
+                    // cannot hold the client here.
+                    let ping = socket.send(Message::Ping(Bytes::new()));
+                    match idle_at {
+                        None => ping.await.map_err(Lost::Socket)?,
+                        Some(at) => match tokio::time::timeout_at(at, ping).await {
+                            Ok(sent) => sent.map_err(Lost::Socket)?,
+                            Err(_) => return Err(Lost::Idle),
+                        },
+                    }
+                }
+                continue;
+            };
             let mut newest = None;
-            let mut next = socket.next().await;
             let end = loop {
                 match next {
                     None => break Some(Ok(())),
-                    Some(Err(e)) => break Some(Err(e)),
+                    Some(Err(e)) => break Some(Err(Lost::Socket(e))),
                     Some(Ok(message)) => self.keep(message, &mut newest),
                 }
                 match socket.next().now_or_never() {
@@ -273,6 +367,7 @@ impl Connection {
                     None => break None,
                 }
             };
+            heard = Instant::now();
             if let Some(frame) = newest
                 && !self.apply(&frame)
             {
@@ -296,7 +391,8 @@ impl Connection {
         recorder.update(|s| s.frames_received += 1);
         let (len, limit) = (frame.bytes().len(), self.config.max_message_size);
         if len > limit {
-            let message = format!("skipped a {len}-byte frame (limit {limit})");
+            let message =
+                format!("skipped a {len}-byte frame (over max_message_size, {limit} bytes)");
             return recorder.error(|s| s.oversize_frames += 1, message);
         }
         if newest.replace(frame).is_some() {
@@ -345,14 +441,17 @@ impl Connection {
             return true;
         }
         event.latency_ms = shared.recorder.applied(event.capture_time_ns);
-        let stopped = shared.stopped.load(Ordering::Acquire);
-        if let Some(observer) = shared.observer.as_ref().filter(|_| !stopped)
+        // An applied frame is observed, even when a stop began meanwhile
+        // (it waits for this), unless that stop ran inside this frame's
+        // application and so has already returned.
+        let inside = shared.stopped_inside.load(Ordering::Acquire);
+        if let Some(observer) = shared.observer.as_ref().filter(|_| !inside)
             && catch_unwind(AssertUnwindSafe(|| observer(&event))).is_err()
         {
             let message = "the frame observer panicked".to_owned();
             shared.recorder.error(|_| (), message);
         }
-        !stopped
+        !shared.stopped.load(Ordering::Acquire)
     }
 }
 

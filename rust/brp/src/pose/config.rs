@@ -2,6 +2,7 @@
 
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
+use crate::params::echo;
 use bevy_ecs::entity::Entity;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
@@ -19,6 +20,8 @@ use std::time::Duration;
 ///  "reconnect": true,
 ///  "backoff": {"initial_ms": 100, "max_ms": 5000, "jitter": 0.5},
 ///  "connect_timeout_ms": 5000,
+///  "ping_interval_ms": 5000,
+///  "idle_timeout_ms": 15000,
 ///  "ca_cert_path": "controller-ca.pem"}
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -32,9 +35,11 @@ pub struct ClientConfig {
     /// The entity poses land on.
     #[serde(default)]
     pub target: Target,
-    /// Frames larger than this many bytes are counted and skipped. Frames
-    /// over [`OVERSIZE_FACTOR`] times as large end the connection (which is
-    /// then re-established), so a peer cannot make the client buffer more.
+    /// Frames larger than this many bytes are counted (`oversize_frames`)
+    /// and skipped. A frame over [`OVERSIZE_FACTOR`] times as large is not
+    /// even read: it ends the connection (counted the same way, and the
+    /// connection is re-established), so a peer cannot make the client
+    /// buffer more than that.
     #[serde(default = "default_max_message_size")]
     pub max_message_size: usize,
     /// Reconnect after a failed or lost connection (with [`Backoff`]).
@@ -46,6 +51,17 @@ pub struct ClientConfig {
     /// How long one connection attempt (TCP, TLS and handshake) may take.
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
+    /// How often to send the controller a WebSocket ping while connected,
+    /// in milliseconds, so that a live but quiet controller is heard from
+    /// (its pong); 0 sends none.
+    #[serde(default = "default_ping_interval_ms")]
+    pub ping_interval_ms: u64,
+    /// How long a connection may go without receiving anything (a frame, a
+    /// pong, a ping) before the client drops it as dead and reconnects (as
+    /// [`reconnect`](Self::reconnect) says), in milliseconds; 0 waits for
+    /// ever. Must be longer than `ping_interval_ms` when both are set.
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
     /// PEM text of the certificate authorities trusted for `wss://`,
     /// instead of the public (Mozilla) roots.
     #[serde(default)]
@@ -56,8 +72,10 @@ pub struct ClientConfig {
     pub ca_cert_path: Option<PathBuf>,
 }
 
-/// How much larger than `max_message_size` a frame may be and still be
-/// skipped without closing the connection.
+/// How much larger than [`ClientConfig::max_message_size`] a frame may be
+/// and still be skipped without closing the connection: a frame over
+/// `max_message_size * OVERSIZE_FACTOR` bytes (1 MiB by default) ends the
+/// connection before it is read.
 pub const OVERSIZE_FACTOR: usize = 16;
 
 /// Exponential backoff with jitter: the n-th consecutive failed attempt
@@ -124,7 +142,7 @@ impl Target {
         }
         serde_json::from_str::<Option<Self>>(text)
             .map(Option::unwrap_or_default)
-            .map_err(|e| BrpError::invalid_params(format!("invalid pose target: {e}")))
+            .map_err(|e| BrpError::invalid_params(format!("invalid pose target: {}", bounded(&e))))
     }
 }
 
@@ -139,6 +157,8 @@ impl ClientConfig {
             reconnect: true,
             backoff: Backoff::default(),
             connect_timeout_ms: default_connect_timeout_ms(),
+            ping_interval_ms: default_ping_interval_ms(),
+            idle_timeout_ms: default_idle_timeout_ms(),
             ca_cert_pem: None,
             ca_cert_path: None,
         }
@@ -146,8 +166,9 @@ impl ClientConfig {
 
     /// Parses the JSON form (see [`ClientConfig`]).
     pub fn from_json(text: &str) -> BrpResult<Self> {
-        serde_json::from_str(text)
-            .map_err(|e| BrpError::invalid_params(format!("invalid pose client config: {e}")))
+        serde_json::from_str(text).map_err(|e| {
+            BrpError::invalid_params(format!("invalid pose client config: {}", bounded(&e)))
+        })
     }
 
     /// Checks the values no type rules out.
@@ -166,8 +187,63 @@ impl ClientConfig {
         if self.connect_timeout_ms == 0 {
             return invalid("connect_timeout_ms must be positive");
         }
+        let (ping, idle) = (self.ping_interval_ms, self.idle_timeout_ms);
+        if ping != 0 && idle != 0 && ping >= idle {
+            return invalid(
+                "ping_interval_ms must be shorter than idle_timeout_ms \
+                 (or either 0, to turn it off)",
+            );
+        }
         Ok(())
     }
+}
+
+/// The longest message [`bounded`] returns, in characters.
+const MAX_MESSAGE: usize = 300;
+
+/// The message of `error` with each piece of input it quotes (`"..."` or
+/// `` `...` ``) cut to 80 characters (see [`echo`]), and the whole cut to
+/// [`MAX_MESSAGE`] characters: no input is echoed at any length.
+pub(crate) fn bounded(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find(['"', '`']) {
+        let quote = if rest[start..].starts_with('"') {
+            '"'
+        } else {
+            '`'
+        };
+        out.push_str(&rest[..=start]);
+        rest = &rest[start + 1..];
+        let end = closing(rest, quote);
+        out.push_str(&echo(&rest[..end]));
+        rest = &rest[end..];
+        if let Some(after) = rest.strip_prefix(quote) {
+            out.push(quote);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    match out.char_indices().nth(MAX_MESSAGE) {
+        Some((end, _)) => format!("{}…", &out[..end]),
+        None => out,
+    }
+}
+
+/// Where the quoted text `text` (after its opening `quote`) ends: at the
+/// closing quote (a `"` after a backslash does not close), or at the end.
+fn closing(text: &str, quote: char) -> usize {
+    let mut escaped = false;
+    for (at, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quote == '"' => escaped = true,
+            _ if c == quote => return at,
+            _ => {}
+        }
+    }
+    text.len()
 }
 
 fn wire_entity<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Entity, D::Error> {
@@ -185,6 +261,14 @@ fn default_true() -> bool {
 
 fn default_connect_timeout_ms() -> u64 {
     5000
+}
+
+fn default_ping_interval_ms() -> u64 {
+    5000
+}
+
+fn default_idle_timeout_ms() -> u64 {
+    15000
 }
 
 #[cfg(test)]
@@ -240,5 +324,49 @@ mod tests {
         assert!(config.validate().is_ok());
         config.backoff.jitter = 2.0;
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn config_errors_echo_no_input_at_length() {
+        let long = "k".repeat(10_000);
+        for text in [
+            format!(r#"{{"url": "ws://h", "{long}": 1}}"#),
+            format!(r#"{{"url": "ws://h", "reconnect": "{long}"}}"#),
+            format!(r#"{{"url": "ws://h", "target": {{"entity": "{long}"}}}}"#),
+            format!(
+                r#"{{"url": "ws://h", "reconnect": "\"`{}"}}"#,
+                "`x".repeat(5000)
+            ),
+        ] {
+            let error = ClientConfig::from_json(&text).expect_err("invalid");
+            let length = error.message.chars().count();
+            assert!(length < 400, "{length}: {}", error.message);
+            assert!(error.message.contains('…'), "{}", error.message);
+        }
+        let error = Target::from_json(&format!(r#"{{"name": 1, "{long}": 2}}"#));
+        assert!(error.is_err_and(|e| e.message.len() < 400));
+        let unknown = ClientConfig::from_json(r#"{"url": "ws://h", "urll": 1}"#);
+        assert!(
+            unknown.is_err_and(|e| e.message.contains("unknown field `urll`, expected one of"))
+        );
+    }
+
+    #[test]
+    fn pings_must_come_before_the_idle_timeout_unless_either_is_off() {
+        let with = |ping_interval_ms, idle_timeout_ms| ClientConfig {
+            ping_interval_ms,
+            idle_timeout_ms,
+            ..ClientConfig::new("ws://h")
+        };
+        for (ping, idle) in [(5000, 15000), (0, 100), (100, 0), (0, 0)] {
+            assert!(with(ping, idle).validate().is_ok(), "{ping} {idle}");
+        }
+        for (ping, idle) in [(100, 100), (200, 100)] {
+            assert!(with(ping, idle).validate().is_err(), "{ping} {idle}");
+        }
+        let config = ClientConfig::from_json(
+            r#"{"url": "ws://h", "ping_interval_ms": 50, "idle_timeout_ms": 300}"#,
+        );
+        assert_eq!(config, Ok(with(50, 300)));
     }
 }

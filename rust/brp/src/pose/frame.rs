@@ -7,12 +7,19 @@
 //! `"sequence"` and `"capture_time_ns"` (unsigned integers) and an optional
 //! `availability` (0, 0 when missing, as in FlatBuffers). Nobody in view is
 //! `{"Empty": {}}`. Other keys are ignored, so senders may add fields.
+//!
+//! In either form every landmark value and the timestamp must be finite
+//! once stored (a landmark value as `f32`: `1e300` is out of range), and
+//! error messages quote no more than 80 characters of the frame.
 
 use super::components::{Landmark, PoseLandmarks};
 use super::schema;
 use crate::error::BrpError;
+use crate::params::{echo, kind, raw_kind};
 use flatbuffers::FlatBufferBuilder;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::de::IgnoredAny;
+use serde_json::{Map, Value};
 use std::fmt;
 
 /// One decoded frame.
@@ -56,16 +63,53 @@ impl Frame {
     }
 
     /// Decodes a FlatBuffers `DetectionMessage`, verifying it first.
+    ///
+    /// Bytes that fail verification but are JSON are refused saying so: a
+    /// JSON object as belonging in a text message, another JSON value (e.g.
+    /// `[]`) as the JSON form refuses it ("expected a JSON object ..., got a
+    /// list"), which says more than the verifier.
     pub fn from_flatbuffers(bytes: &[u8]) -> Result<Self, DecodeError> {
         use schema::DetectionPayload;
-        let message = schema::root_as_detection_message(bytes)
-            .map_err(|e| DecodeError(format!("not a DetectionMessage: {e}")))?;
+        if bytes.is_empty() {
+            return Err(empty());
+        }
+        let message = schema::root_as_detection_message(bytes).map_err(|e| {
+            // Checked without building the JSON's values.
+            let json = serde_json::from_slice::<IgnoredAny>(bytes).is_ok();
+            match std::str::from_utf8(bytes)
+                .ok()
+                .filter(|_| json)
+                .map(raw_kind)
+            {
+                Some("an object") => {
+                    let size = bytes.len();
+                    let why = "a JSON pose, which goes in a text message";
+                    return DecodeError(format!("not a DetectionMessage ({size} bytes): {why}"));
+                }
+                Some(kind) => return not_an_object(kind),
+                None => {}
+            }
+            // The verifier's message ends in blank lines and may span several.
+            let text = e.to_string();
+            let lines: Vec<_> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            DecodeError(format!(
+                "not a DetectionMessage ({} bytes): {}",
+                bytes.len(),
+                echo(&lines.join(", "))
+            ))
+        })?;
         match message.payload_type() {
             DetectionPayload::PoseDetectionResult => {
                 let result = message
                     .payload_as_pose_detection_result()
                     .ok_or_else(|| DecodeError("the pose payload is missing".into()))?;
-                Ok(Self::Pose(pose_from_table(result)))
+                let pose = pose_from_table(result);
+                check_finite(&pose)?;
+                Ok(Self::Pose(pose))
             }
             DetectionPayload::Empty => Ok(Self::Empty),
             DetectionPayload::NONE => Err(DecodeError("the message has no payload".into())),
@@ -75,14 +119,19 @@ impl Frame {
 
     /// Decodes the JSON form (see the module documentation).
     pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let value: serde_json::Value =
+        if bytes.is_empty() {
+            return Err(empty());
+        }
+        // serde_json's syntax errors name a place, never the input.
+        let value: Value =
             serde_json::from_slice(bytes).map_err(|e| DecodeError(format!("invalid JSON: {e}")))?;
-        if value.get("Empty").is_some() {
+        let Value::Object(object) = &value else {
+            return Err(not_an_object(kind(&value)));
+        };
+        if object.contains_key("Empty") {
             return Ok(Self::Empty);
         }
-        let pose = JsonPose::deserialize(value)
-            .map_err(|e| DecodeError(format!("invalid pose JSON: {e}")))?;
-        Ok(Self::Pose(pose.into()))
+        pose_from_json(object).map(Self::Pose)
     }
 
     /// Encodes the frame as a FlatBuffers `DetectionMessage`.
@@ -173,53 +222,156 @@ fn pose_from_table(result: schema::PoseDetectionResult<'_>) -> PoseLandmarks {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+/// The error of a JSON frame that is not an object but `kind` (e.g. "a list").
+fn not_an_object(kind: &str) -> DecodeError {
+    DecodeError(format!(
+        "expected a JSON object (a pose {{\"timestamp\": ..., \"landmarks\": [...]}} \
+         or {{\"Empty\": {{}}}}), got {kind}"
+    ))
+}
+
+/// The error of a frame with no bytes.
+fn empty() -> DecodeError {
+    DecodeError("the frame is empty (0 bytes)".into())
+}
+
+/// Fails unless the timestamp and every landmark value are finite.
+fn check_finite(pose: &PoseLandmarks) -> Result<(), DecodeError> {
+    if !pose.timestamp.is_finite() {
+        return Err(DecodeError(format!(
+            "timestamp is {}, not a finite number",
+            pose.timestamp
+        )));
+    }
+    for (i, l) in pose.landmarks.iter().enumerate() {
+        let values = [
+            ("x", l.x),
+            ("y", l.y),
+            ("z", l.z),
+            ("visibility", l.visibility),
+            ("presence", l.presence),
+        ];
+        if let Some((name, value)) = values.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(DecodeError(format!(
+                "landmarks[{i}].{name} is {value}, not a finite number"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The pose of a JSON frame's object (see the module documentation).
+fn pose_from_json(object: &Map<String, Value>) -> Result<PoseLandmarks, DecodeError> {
+    let Some(landmarks) = object.get("landmarks") else {
+        return Err(DecodeError("missing field `landmarks`".into()));
+    };
+    let Value::Array(landmarks) = landmarks else {
+        return Err(expected("landmarks", "a list", landmarks));
+    };
+    let landmarks = landmarks
+        .iter()
+        .enumerate()
+        .map(|(i, landmark)| landmark_from_json(&format!("landmarks[{i}]"), landmark))
+        .collect::<Result<_, _>>()?;
+    let timestamp = match object.get("timestamp") {
+        None => return Err(DecodeError("missing field `timestamp`".into())),
+        Some(value) => value
+            .as_f64()
+            .ok_or_else(|| expected("timestamp", "a number", value))?,
+    };
+    let unsigned = |key: &str| match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| expected(key, "an unsigned integer", value)),
+    };
+    Ok(PoseLandmarks {
+        timestamp,
+        sequence: unsigned("sequence")?,
+        capture_time_ns: unsigned("capture_time_ns")?,
+        landmarks,
+    })
+}
+
+/// One landmark of a JSON frame; `at` names it in errors.
+fn landmark_from_json(at: &str, value: &Value) -> Result<Landmark, DecodeError> {
+    let Value::Object(landmark) = value else {
+        return Err(expected(at, "an object", value));
+    };
+    let required = |key: &str| match landmark.get(key) {
+        None => Err(DecodeError(format!("{at}: missing field `{key}`"))),
+        Some(value) => float(&format!("{at}.{key}"), value),
+    };
+    let (x, y, z) = (required("x")?, required("y")?, required("z")?);
+    let (mut visibility, mut presence) = (0.0, 0.0);
+    match landmark.get("availability") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(availability)) => {
+            let optional = |key: &str| match availability.get(key) {
+                None | Some(Value::Null) => Ok(0.0),
+                Some(value) => float(&format!("{at}.availability.{key}"), value),
+            };
+            (visibility, presence) = (optional("visibility")?, optional("presence")?);
+        }
+        Some(other) => return Err(expected(&format!("{at}.availability"), "an object", other)),
+    }
+    Ok(Landmark {
+        x,
+        y,
+        z,
+        visibility,
+        presence,
+    })
+}
+
+/// `value` as an `f32`, which must be finite: a number beyond `f32`'s range
+/// (e.g. `1e300`) is an error, not infinity.
+fn float(at: &str, value: &Value) -> Result<f32, DecodeError> {
+    let Value::Number(number) = value else {
+        return Err(expected(at, "a number", value));
+    };
+    let converted = number.as_f64().map(|n| n as f32);
+    converted.filter(|v| v.is_finite()).ok_or_else(|| {
+        DecodeError(format!(
+            "{at}: {} is out of range for a 32-bit float",
+            echo(&number.to_string())
+        ))
+    })
+}
+
+/// The error of a JSON value `got` at `at` that is not `what`.
+fn expected(at: &str, what: &str, got: &Value) -> DecodeError {
+    let got = match got {
+        Value::Number(number) => echo(&number.to_string()).into_owned(),
+        other => kind(other).to_owned(),
+    };
+    DecodeError(format!("{at}: expected {what}, got {got}"))
+}
+
+/// The JSON form of a pose, for [`Frame::to_json`].
+#[derive(Serialize)]
 struct JsonPose {
     timestamp: f64,
     landmarks: Vec<JsonLandmark>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     sequence: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     capture_time_ns: Option<u64>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct JsonLandmark {
     x: f32,
     y: f32,
     z: f32,
-    #[serde(default)]
     availability: JsonAvailability,
 }
 
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Serialize)]
 struct JsonAvailability {
-    #[serde(default)]
     visibility: f32,
-    #[serde(default)]
     presence: f32,
-}
-
-impl From<JsonPose> for PoseLandmarks {
-    fn from(pose: JsonPose) -> Self {
-        let landmarks = pose
-            .landmarks
-            .into_iter()
-            .map(|l| Landmark {
-                x: l.x,
-                y: l.y,
-                z: l.z,
-                visibility: l.availability.visibility,
-                presence: l.availability.presence,
-            })
-            .collect();
-        Self {
-            timestamp: pose.timestamp,
-            sequence: pose.sequence,
-            capture_time_ns: pose.capture_time_ns,
-            landmarks,
-        }
-    }
 }
 
 impl From<&PoseLandmarks> for JsonPose {

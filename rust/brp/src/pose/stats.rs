@@ -41,7 +41,11 @@ pub struct Stats {
     pub oversize_frames: u64,
     /// Frames that could not be applied (e.g. the target entity is gone).
     pub apply_errors: u64,
-    /// The most recent connection, decode or apply error.
+    /// Connections dropped because nothing was received for
+    /// `idle_timeout_ms` (a silent or dead controller).
+    pub idle_timeouts: u64,
+    /// The most recent connection, decode or apply error (e.g. `connection
+    /// lost: idle timeout: ...`).
     pub last_error: Option<String>,
     /// Milliseconds since the newest frame was applied.
     pub pose_age_ms: Option<f64>,
@@ -78,6 +82,7 @@ impl Recorder {
                     decode_errors: 0,
                     oversize_frames: 0,
                     apply_errors: 0,
+                    idle_timeouts: 0,
                     last_error: None,
                     pose_age_ms: None,
                     latency_ms: None,

@@ -9,4 +9,5 @@ mod layers;
 mod poll;
 mod pose_client;
 mod pose_frames;
+mod pose_hardening;
 mod pose_support;

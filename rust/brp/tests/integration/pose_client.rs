@@ -237,7 +237,7 @@ fn the_newest_pose_wins_a_burst() {
     const BURST: u64 = 50;
     let server = Server::start();
     let app = App::new();
-    let mut client = PoseClient::start(&app, config(server.url())).expect("client starts");
+    let client = PoseClient::start(&app, config(server.url())).expect("client starts");
     let peer = server.next_peer();
     // Hold the world until the whole burst is in the client's socket, so
     // at most one frame is being applied: the rest are read together and
@@ -280,7 +280,7 @@ fn the_observer_sees_every_applied_frame_in_order() {
             events.lock().expect("events").push(event.clone());
         }
     });
-    let mut client =
+    let client =
         PoseClient::start_with_observer(&app, config(server.url()), observer).expect("starts");
     let peer = server.next_peer();
     let mut stamped = pose(1);

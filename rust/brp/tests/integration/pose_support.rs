@@ -1,5 +1,6 @@
 //! A controller stand-in for the pose client tests: a WebSocket server on
-//! 127.0.0.1 (plain or TLS) that hands each accepted connection to the test.
+//! 127.0.0.1 (plain or TLS) that hands each accepted connection to the test,
+//! or a deaf one that never reads (so it answers no ping).
 
 use brp::pose::{Frame, Landmark, PoseLandmarks};
 use futures_util::{SinkExt, StreamExt};
@@ -44,6 +45,7 @@ pub(crate) struct Peer {
     pub headers: HeaderMap,
     outgoing: UnboundedSender<Message>,
     written: Arc<AtomicUsize>,
+    pings: Arc<AtomicUsize>,
 }
 
 impl Peer {
@@ -61,6 +63,12 @@ impl Peer {
     pub(crate) fn written(&self) -> usize {
         self.written.load(Ordering::Acquire)
     }
+
+    /// How many pings the client has sent so far (each answered with a
+    /// pong, unless the server is deaf).
+    pub(crate) fn pings(&self) -> usize {
+        self.pings.load(Ordering::Acquire)
+    }
 }
 
 impl Server {
@@ -69,8 +77,20 @@ impl Server {
         Self::start_on("127.0.0.1:0".parse().expect("address"), None)
     }
 
+    /// A plain `ws://` server on a free port whose connections send what
+    /// the test says but never read: they answer no ping and never notice
+    /// the client going away.
+    pub(crate) fn start_deaf() -> Self {
+        Self::launch("127.0.0.1:0".parse().expect("address"), None, false)
+    }
+
     /// A server on `addr`; with `tls`, a `wss://` one.
     pub(crate) fn start_on(addr: SocketAddr, tls: Option<TlsAcceptor>) -> Self {
+        Self::launch(addr, tls, true)
+    }
+
+    /// A server on `addr`, reading what clients send if `reads`.
+    fn launch(addr: SocketAddr, tls: Option<TlsAcceptor>, reads: bool) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -87,10 +107,10 @@ impl Server {
                     match tls {
                         Some(tls) => {
                             if let Ok(stream) = tls.accept(tcp).await {
-                                serve(stream, peers_tx).await;
+                                serve(stream, peers_tx, reads).await;
                             }
                         }
-                        None => serve(tcp, peers_tx).await,
+                        None => serve(tcp, peers_tx, reads).await,
                     }
                 });
             }
@@ -115,7 +135,11 @@ impl Server {
     }
 }
 
-async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, peers: mpsc::Sender<Peer>) {
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    peers: mpsc::Sender<Peer>,
+    reads: bool,
+) {
     let mut headers = HeaderMap::new();
     #[allow(clippy::result_large_err)] // the signature tungstenite's callbacks have
     let callback = |request: &Request, response: Response| {
@@ -127,10 +151,12 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, peers: mpsc::Sender
     };
     let (outgoing, mut outbox) = unbounded_channel();
     let written = Arc::new(AtomicUsize::new(0));
+    let pings = Arc::new(AtomicUsize::new(0));
     let peer = Peer {
         headers,
         outgoing,
         written: written.clone(),
+        pings: pings.clone(),
     };
     if peers.send(peer).is_err() {
         return;
@@ -145,7 +171,12 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, peers: mpsc::Sender
                 }
                 None => return,
             },
-            message = incoming.next() => if !matches!(message, Some(Ok(_))) { return },
+            // Reading is what answers pings (tungstenite queues the pong).
+            message = incoming.next(), if reads => match message {
+                Some(Ok(Message::Ping(_))) => { pings.fetch_add(1, Ordering::Release); }
+                Some(Ok(_)) => {}
+                _ => return,
+            },
         }
     }
 }
