@@ -158,7 +158,8 @@ class Session(Client):
         "response": ...}`` or ``{"id": ..., "error": ...}``), waiting up to
         ``timeout`` seconds (``None``: for ever); ``None`` on timeout or once
         the session is closed and drained. Responses come in the order they
-        complete, not the order submitted."""
+        complete, not the order submitted. Ctrl-C (``KeyboardInterrupt``)
+        ends the wait."""
         text = self._native.receive(timeout)
         if text is None:
             return None

@@ -9,6 +9,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from brp import _calls, _native, _wire
+from brp._client import request_id
 from brp.errors import Cancelled, DuplicateId
 
 T = TypeVar("T")
@@ -56,11 +57,9 @@ class AsyncSession:
         if isinstance(req, str):
             try:
                 parsed = json.loads(req)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return req, None
-            found = parsed.get("id") if isinstance(parsed, dict) else None
-            ok = isinstance(found, int) and not isinstance(found, bool) and 0 <= found < 2**64
-            return req, found if ok else None
+            return req, request_id(parsed.get("id")) if isinstance(parsed, dict) else None
         if not isinstance(req, Mapping):
             raise TypeError(f"a request is a mapping or JSON text, got {type(req).__name__}")
         if "id" in req:
@@ -73,7 +72,9 @@ class AsyncSession:
     async def request(self, req: Mapping[str, Any] | str, /) -> dict[str, Any]:
         """Sends one request and returns its ``response`` value, like
         :meth:`App.request`; an error response raises its
-        :class:`~brp.BrpError` (a POLL's timeout: :class:`~brp.Timeout`)."""
+        :class:`~brp.BrpError` (a POLL's timeout: :class:`~brp.Timeout`).
+        Text the world cannot read (its answer has no id to match, e.g.
+        ``NaN``) raises at once (:class:`~brp.ParseError`)."""
         text, id_ = self._claim(req)
         if self._closed:
             raise Cancelled(_native.CANCELLED, "the session is closed")
@@ -85,7 +86,16 @@ class AsyncSession:
             raise DuplicateId(_native.DUPLICATE_ID, message)
         future = self._loop.create_future()
         self._pending[id_] = future
-        self._native.submit(text)
+        try:
+            refused = self._native.try_submit(text)
+        except BaseException:
+            self._pending.pop(id_, None)  # nothing was sent
+            raise
+        if refused is not None:
+            # Refused before it was carried out (e.g. unreadable, so its
+            # answer has no id to match): ``try_submit`` returns the answer.
+            self._pending.pop(id_, None)
+            return _wire.response(refused)
         try:
             return _wire.unwrap(await future)
         except asyncio.CancelledError:

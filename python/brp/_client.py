@@ -14,6 +14,14 @@ from brp import _calls, _wire
 T = TypeVar("T")
 
 
+def request_id(value: object) -> int | None:
+    """``value`` if it is an id the world reads (an integer from 0 to
+    2**64 - 1), else ``None``."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**64:
+        return value
+    return None
+
+
 class Client(ABC):
     """Sends requests as dicts, returns plain Python values, raises
     :class:`~brp.BrpError` subclasses for error responses.
@@ -49,7 +57,9 @@ class Client(ABC):
 
         ``req`` is a request object (``{"request": "GET", "params": {...}}``;
         an ``id`` is added when it has none) or a request's JSON text, sent
-        as it is. An error response raises its :class:`~brp.BrpError`.
+        as it is. An error response raises its :class:`~brp.BrpError`. A POLL
+        blocks (with the GIL released) until it answers; Ctrl-C
+        (``KeyboardInterrupt``) cancels it.
         """
         return _wire.response(self._send(self._encode(req)))
 

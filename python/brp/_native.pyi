@@ -34,7 +34,8 @@ class App:
 
     def __new__(cls, config_json: str | None = None) -> App: ...
     def request(self, request_json: str) -> str:
-        """Answers one request's JSON text with the response's JSON text."""
+        """Answers one request's JSON text with the response's JSON text;
+        ``KeyboardInterrupt`` ends a POLL's wait and cancels it."""
     def declare_component(self, name: str) -> None:
         """Declares a dynamic component called ``name``."""
     def update(self) -> None:
@@ -54,8 +55,12 @@ class Session:
         """Answers one request's JSON text, like ``App.request``."""
     def submit(self, request_json: str) -> None:
         """Submits one request; its response comes from ``receive`` or the callback."""
+    def try_submit(self, request_json: str) -> str | None:
+        """``submit``, but returns the answer of a request refused before it
+        is carried out (unreadable, id in flight, session closed)."""
     def receive(self, timeout: float | None = None) -> str | None:
-        """The next submitted response's JSON text, or ``None`` on timeout or close."""
+        """The next submitted response's JSON text, or ``None`` on timeout or
+        close; ``KeyboardInterrupt`` ends the wait."""
     def set_callback(self, callback: Callable[[str], object] | None) -> None:
         """Sends each submitted response's JSON text to ``callback``."""
     def cancel(self, id: int) -> bool:

@@ -11,7 +11,9 @@ from brp.errors import Cancelled
 
 class Watch(Iterator[list[dict[str, Any]]]):
     """Yields the matching rows now, then again each time they change;
-    ``next()`` blocks (with the GIL released) until they do.
+    ``next()`` blocks (with the GIL released) until they do. Ctrl-C
+    (``KeyboardInterrupt``) ends a ``next()`` and cancels its POLL; the
+    watch goes on from the last rows it yielded.
 
     It owns a session: :meth:`close` (from any thread, or leaving a ``with``
     block) cancels a parked POLL and ends the iteration.

@@ -1,6 +1,6 @@
 //! The native `App` and `Session` classes: thin handles on the core's.
 
-use crate::error;
+use crate::{error, wait};
 use brp::Response;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -35,9 +35,15 @@ impl App {
     }
 
     /// Answers one request given as JSON text with the response's JSON text.
-    /// A bad request gets an error response; this never raises for it.
-    fn request(&self, py: Python<'_>, request_json: &str) -> String {
-        py.detach(|| self.inner.request(request_json))
+    /// A bad request gets an error response; this never raises for it. An
+    /// exception a signal handler raises while a POLL waits
+    /// (`KeyboardInterrupt`) cancels the POLL and propagates.
+    fn request(&self, py: Python<'_>, request_json: &str) -> PyResult<String> {
+        wait::interruptible(py, |interrupted| {
+            (self.inner)
+                .respond_interruptible(request_json, interrupted)
+                .to_text()
+        })
     }
 
     /// Declares a dynamic component called `name` (a no-op if it exists).
@@ -88,8 +94,20 @@ pub(crate) struct Session {
 impl Session {
     /// Answers one request given as JSON text, like `App.request`; a request
     /// whose id is in flight in this session is answered with an error.
-    fn request(&self, py: Python<'_>, request_json: &str) -> String {
-        py.detach(|| self.inner.request(request_json))
+    fn request(&self, py: Python<'_>, request_json: &str) -> PyResult<String> {
+        wait::interruptible(py, |interrupted| {
+            (self.inner)
+                .respond_interruptible(request_json, interrupted)
+                .to_text()
+        })
+    }
+
+    /// Submits one request like `submit`, but returns the answer's JSON text
+    /// of a request refused before it is carried out (unreadable, its id in
+    /// flight, the session closed) instead of delivering it; else `None`.
+    fn try_submit(&self, py: Python<'_>, request_json: &str) -> Option<String> {
+        py.detach(|| self.inner.try_submit(request_json).err())
+            .map(|refused| refused.to_text())
     }
 
     /// Submits one request without waiting; its response's JSON text comes
@@ -111,7 +129,7 @@ impl Session {
                 })
             })
             .transpose()?;
-        Ok(py.detach(|| self.inner.receive(timeout).map(|r| r.to_text())))
+        Ok(wait::receive(py, &self.inner, timeout)?.map(|r| r.to_text()))
     }
 
     /// Sends each submitted response's JSON text to `callback` (called with

@@ -8,6 +8,7 @@
 mod app;
 mod error;
 mod pose;
+mod wait;
 
 use pyo3::prelude::*;
 

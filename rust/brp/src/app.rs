@@ -3,7 +3,6 @@
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{BrpError, BrpResult};
-use crate::poll::Owner;
 use crate::protocol::Response;
 use bevy_ecs::component::Component;
 use bevy_ecs::schedule::IntoScheduleConfigs;
@@ -85,8 +84,22 @@ impl App {
 
     /// Answers one request given as JSON text, as a [`Response`].
     pub fn respond(&self, text: &str) -> Response {
+        self.respond_interruptible(text, || false)
+    }
+
+    /// [`App::respond`], for a caller that must be able to give up: while a
+    /// POLL waits, `interrupted` is called on the waiting thread every
+    /// [`WAIT_SLICE`](crate::WAIT_SLICE); once it returns true, the POLL is
+    /// cancelled and answers [`ErrorCode::Cancelled`](crate::ErrorCode::Cancelled).
+    /// (Python uses it to let Ctrl-C through.)
+    pub fn respond_interruptible(&self, text: &str, interrupted: impl FnMut() -> bool) -> Response {
         match self.engine.parse(text) {
-            Ok(call) => self.engine.answer(call, Owner::NONE, &|| true),
+            // Each sessionless request is an owner of its own: a cancel
+            // reaches only the POLL of this call.
+            Ok(call) => {
+                let owner = self.engine.next_owner(false);
+                self.engine.answer(call, owner, &|| true, interrupted)
+            }
             Err(response) => response,
         }
     }

@@ -17,8 +17,13 @@ use bevy_ecs::schedule::Schedule;
 use bevy_ecs::world::World;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
-use std::time::Instant;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How long a blocked POLL waits between two calls of its `interrupted`
+/// test.
+pub const WAIT_SLICE: Duration = Duration::from_millis(20);
 
 /// One world and its parked POLLs, shared by every handle.
 pub(crate) struct Engine {
@@ -91,9 +96,12 @@ impl Engine {
         lock(&self.state)
     }
 
-    /// A new owner for a session's requests.
-    pub(crate) fn next_owner(&self) -> Owner {
-        Owner(self.next_session.fetch_add(1, Ordering::Relaxed))
+    /// A new owner: a session's, or one sessionless call's.
+    pub(crate) fn next_owner(&self, session: bool) -> Owner {
+        Owner {
+            id: self.next_session.fetch_add(1, Ordering::Relaxed),
+            session,
+        }
     }
 
     /// Runs one frame, `f`, under the lock: as [`mutate`](Self::mutate),
@@ -131,6 +139,7 @@ impl Engine {
         call: Call<'_>,
         owner: Owner,
         open: &dyn Fn() -> bool,
+        mut interrupted: impl FnMut() -> bool,
     ) -> Response {
         if !matches!(call.method.action, Action::Poll) {
             return self.respond_now(call);
@@ -143,12 +152,24 @@ impl Engine {
             })
         };
         let id = call.id;
-        self.dispatch(call, owner, open, complete)
-            .unwrap_or_else(|| {
-                receiver.recv().unwrap_or_else(|_| {
-                    Response::error(Some(id), cancelled(id, "the app was dropped"))
-                })
-            })
+        if let Some(response) = self.dispatch(call, owner, open, complete) {
+            return response;
+        }
+        loop {
+            match receiver.recv_timeout(WAIT_SLICE) {
+                Ok(response) => return response,
+                Err(RecvTimeoutError::Timeout) => {
+                    if interrupted() {
+                        // Its completion sends the CANCELLED answer received
+                        // next (or the answer that beat the cancel to it).
+                        self.cancel(owner, id, "interrupted");
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Response::error(Some(id), cancelled(id, "the app was dropped"));
+                }
+            }
+        }
     }
 
     /// Carries out `call`: returns its response, or parks it (a POLL whose
@@ -241,13 +262,13 @@ impl Engine {
         if !open() {
             return respond(Err(cancelled(id, "the session was closed")));
         }
-        if owner != Owner::NONE && state.parked.contains(owner, id) {
+        if state.parked.contains(owner, id) {
             return respond(Err(BrpError::new(
                 ErrorCode::DuplicateId,
                 format!("POLL {id} is already parked"),
             )));
         }
-        if owner != Owner::NONE && state.parked.count(owner) >= self.max_parked {
+        if owner.session && state.parked.count(owner) >= self.max_parked {
             return respond(Err(BrpError::invalid_request(format!(
                 "the session already has {} parked POLLs, the limit \
                  (Config.max_parked_polls_per_session)",
@@ -379,11 +400,16 @@ mod tests {
 
     fn request(engine: &Arc<Engine>, text: &str) -> String {
         match engine.parse(text) {
-            Ok(call) => engine.answer(call, Owner::NONE, &|| true),
+            Ok(call) => engine.answer(call, engine.next_owner(false), &|| true, || false),
             Err(response) => response,
         }
         .to_text()
     }
+
+    const OWNER: Owner = Owner {
+        id: 1,
+        session: true,
+    };
 
     #[test]
     fn removal_events_stay_bounded_without_update() {
@@ -434,7 +460,7 @@ mod tests {
                 r#"{{"id": {id}, "request": "POLL", "params": {{"data": {{"components": ["A"]}}, "watermark": "{watermark}"}}}}"#
             );
             let call = engine.parse(&text).ok().unwrap();
-            let parked = engine.dispatch(call, Owner(1), &|| true, || Box::new(drop));
+            let parked = engine.dispatch(call, OWNER, &|| true, || Box::new(drop));
             assert!(parked.is_none(), "POLL {id} parks");
         }
         let evaluated = || engine.lock().parked.evaluated;
@@ -444,6 +470,6 @@ mod tests {
         let related = r#"{"id": 3, "request": "INSERT", "params": {"entity": "1v0", "components": {"A": {"JSON": "2"}}}}"#;
         assert!(request(&engine, related).contains("OK"));
         assert_eq!(evaluated(), 100);
-        assert_eq!(engine.lock().parked.count(Owner(1)), 0);
+        assert_eq!(engine.lock().parked.count(OWNER), 0);
     }
 }

@@ -52,6 +52,7 @@ pub mod pose;
 
 pub use app::App;
 pub use config::Config;
+pub use engine::WAIT_SLICE;
 pub use error::{BrpError, BrpResult, ErrorCode};
 pub use protocol::{Body, Response};
 pub use session::{Callback, Session};

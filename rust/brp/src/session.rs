@@ -64,7 +64,7 @@ impl App {
         Session {
             inner: Arc::new(Inner {
                 app: self.clone(),
-                owner: self.engine().next_owner(),
+                owner: self.engine().next_owner(true),
                 closing: AtomicBool::new(false),
                 in_flight: Mutex::default(),
                 outbox: Mutex::default(),
@@ -89,6 +89,15 @@ impl Session {
 
     /// [`Session::request`], returning a [`Response`].
     pub fn respond(&self, text: &str) -> Response {
+        self.respond_interruptible(text, || false)
+    }
+
+    /// [`Session::respond`], for a caller that must be able to give up: while
+    /// a POLL waits, `interrupted` is called on the waiting thread every
+    /// [`WAIT_SLICE`](crate::WAIT_SLICE); once it returns true, the POLL is
+    /// cancelled and answers [`ErrorCode::Cancelled`]. (Python uses it to
+    /// let Ctrl-C through.)
+    pub fn respond_interruptible(&self, text: &str, interrupted: impl FnMut() -> bool) -> Response {
         let call = match self.admit(text) {
             Ok(call) => call,
             Err(response) => return response,
@@ -96,7 +105,12 @@ impl Session {
         let id = call.id;
         let response = match call.method.action {
             Action::Cancel => self.cancel_request(&call),
-            _ => (self.inner.app.engine()).answer(call, self.inner.owner, &|| self.inner.open()),
+            _ => (self.inner.app.engine()).answer(
+                call,
+                self.inner.owner,
+                &|| self.inner.open(),
+                interrupted,
+            ),
         };
         self.inner.leave(id);
         response
@@ -106,10 +120,17 @@ impl Session {
     /// through [`Session::receive`] or the callback. Every submission gets
     /// exactly one response, including parse errors (with id `null`).
     pub fn submit(&self, text: &str) {
-        let call = match self.admit(text) {
-            Ok(call) => call,
-            Err(response) => return self.inner.deliver(response),
-        };
+        if let Err(refused) = self.try_submit(text) {
+            self.inner.deliver(refused);
+        }
+    }
+
+    /// [`Session::submit`], except that a request refused before it is
+    /// carried out — text that cannot be read (its answer's id is `null`),
+    /// an id already in flight, a closed session — returns its answer here
+    /// instead of delivering it, so the caller knows whose answer it is.
+    pub fn try_submit(&self, text: &str) -> Result<(), Response> {
+        let call = self.admit(text)?;
         let response = match call.method.action {
             Action::Cancel => Some(self.cancel_request(&call)),
             _ => {
@@ -122,6 +143,7 @@ impl Session {
         if let Some(response) = response {
             self.inner.finish(response);
         }
+        Ok(())
     }
 
     /// The next submitted request's response, waiting up to `timeout`

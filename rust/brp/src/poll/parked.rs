@@ -18,13 +18,14 @@ use std::time::Instant;
 /// Delivers a parked request's response to whoever waits for it.
 pub(crate) type Completion = Box<dyn FnOnce(Response) + Send>;
 
-/// Who submitted a request: a session, or [`Owner::NONE`] for sessionless calls.
+/// Who submitted a request: a session, or one sessionless call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Owner(pub u64);
-
-impl Owner {
-    /// Sessionless requests (`App::request`).
-    pub(crate) const NONE: Owner = Owner(0);
+pub(crate) struct Owner {
+    /// Unique among the owners of one app.
+    pub(crate) id: u64,
+    /// A session (its parked POLLs count against
+    /// `Config::max_parked_polls_per_session`), not a sessionless call.
+    pub(crate) session: bool,
 }
 
 /// A POLL that has not answered yet.

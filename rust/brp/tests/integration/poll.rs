@@ -529,3 +529,68 @@ fn a_changed_poll_answers_when_a_watched_entity_is_destroyed() {
     assert_eq!(answer["response"]["entities"], json!([]), "{answer}");
     assert!(answer["response"]["watermark"].is_string());
 }
+
+#[test]
+fn an_interrupted_blocking_poll_is_cancelled_and_leaves_nothing_parked() {
+    let app = app();
+    let entity = spawn(&app, json!({"Position": {"JSON": "1"}}));
+    let params = json!({"data": {"components": ["Position"]}});
+    let watermark = first_watermark(&app, &params);
+    let text = poll(7, with_watermark(&params, &watermark));
+    let mut asked = 0;
+    let answer = app.respond_interruptible(&text, || {
+        asked += 1;
+        asked == 3
+    });
+    assert_eq!(asked, 3, "asked every slice until it said yes");
+    assert_eq!(
+        answer.to_json()["error"]["code"],
+        ErrorCode::Cancelled.code()
+    );
+    let session = app.session();
+    let mut asked = 0;
+    let answer = session.respond_interruptible(&text, || {
+        asked += 1;
+        asked == 2
+    });
+    assert_eq!(
+        answer.to_json()["error"]["code"],
+        ErrorCode::Cancelled.code()
+    );
+    // Nothing stayed parked: the id is free and a write wakes no one.
+    insert(&app, &entity, "Position", json!(2));
+    let again = session.request(&poll(7, json!({"data": {"components": ["Position"]}})));
+    assert!(again.contains("watermark"), "{again}");
+}
+
+#[test]
+fn try_submit_returns_the_answers_of_refused_requests() {
+    let app = app();
+    let session = app.session();
+    let unreadable = session.try_submit(r#"{"id": 1, "request": "PING", "params": {"x": NaN}}"#);
+    let refused = unreadable
+        .expect_err("unreadable text is refused")
+        .to_json();
+    assert_eq!(refused["id"], Value::Null);
+    assert_eq!(refused["error"]["code"], ErrorCode::ParseError.code());
+    let params = json!({"data": {"components": ["Position"]}});
+    spawn(&app, json!({"Position": {"JSON": "1"}}));
+    let watermark = first_watermark(&app, &params);
+    let parked = poll(2, with_watermark(&params, &watermark));
+    assert!(session.try_submit(&parked).is_ok());
+    let duplicate = session
+        .try_submit(&parked)
+        .expect_err("id 2 is in flight")
+        .to_json();
+    assert_eq!(duplicate["error"]["code"], ErrorCode::DuplicateId.code());
+    assert!(
+        session
+            .try_submit(r#"{"id": 3, "request": "PING"}"#)
+            .is_ok()
+    );
+    assert_eq!(received(&session)["id"], 3);
+    assert_eq!(
+        session.receive(Some(Duration::ZERO)).map(|r| r.to_json()),
+        None
+    );
+}
