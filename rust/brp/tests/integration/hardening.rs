@@ -3,6 +3,9 @@
 
 use brp::{App, Config, ErrorCode};
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, mpsc};
+use std::time::Duration;
 
 fn call(app: &App, request: Value) -> Value {
     serde_json::from_str(&app.request(&request.to_string())).expect("responses are JSON")
@@ -160,25 +163,25 @@ fn a_request_longer_than_the_limit_is_refused_unread() {
 /// Runs `f` on a thread and fails, instead of hanging, if it has not
 /// finished within a generous deadline.
 fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (done, finished) = std::sync::mpsc::channel();
+    let (done, finished) = mpsc::channel();
     std::thread::spawn(move || done.send(f()));
     finished
-        .recv_timeout(std::time::Duration::from_secs(60))
+        .recv_timeout(Duration::from_secs(60))
         .unwrap_or_else(|_| panic!("{what} did not finish: deadlock or hang"))
 }
 
 #[test]
 fn a_callback_that_submits_the_next_request_is_not_reentered() {
     let app = App::new();
-    let session = std::sync::Arc::new(app.session());
-    let (done, finished) = std::sync::mpsc::channel();
-    let depth = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let max_depth = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let next = std::sync::Arc::downgrade(&session);
+    let session = Arc::new(app.session());
+    let (done, finished) = mpsc::channel();
+    let depth = Arc::new(AtomicUsize::new(0));
+    let max_depth = Arc::new(AtomicUsize::new(0));
+    let next = Arc::downgrade(&session);
     let (d, m) = (depth.clone(), max_depth.clone());
-    session.set_callback(Some(std::sync::Arc::new(move |response: brp::Response| {
-        let now = d.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-        m.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+    session.set_callback(Some(Arc::new(move |response: brp::Response| {
+        let now = d.fetch_add(1, Ordering::SeqCst) + 1;
+        m.fetch_max(now, Ordering::SeqCst);
         let id = response.id.unwrap_or(0);
         if id < 10_000 {
             if let Some(session) = next.upgrade() {
@@ -187,23 +190,23 @@ fn a_callback_that_submits_the_next_request_is_not_reentered() {
         } else {
             let _ = done.send(id);
         }
-        d.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        d.fetch_sub(1, Ordering::SeqCst);
     })));
     session.submit(r#"{"id": 1, "request": "PING"}"#);
     assert_eq!(finished.try_recv(), Ok(10_000), "the chain ran to its end");
-    assert_eq!(max_depth.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(max_depth.load(Ordering::SeqCst), 1);
 }
 
 #[test]
 fn callbacks_that_close_each_others_sessions_do_not_deadlock() {
     finishes("two callbacks closing each other's sessions", || {
         let app = App::new();
-        let a = std::sync::Arc::new(app.session());
-        let b = std::sync::Arc::new(app.session());
-        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let a = Arc::new(app.session());
+        let b = Arc::new(app.session());
+        let barrier = Arc::new(Barrier::new(2));
         for (this, other) in [(&a, &b), (&b, &a)] {
-            let (other, barrier) = (std::sync::Arc::clone(other), barrier.clone());
-            this.set_callback(Some(std::sync::Arc::new(move |_| {
+            let (other, barrier) = (Arc::clone(other), barrier.clone());
+            this.set_callback(Some(Arc::new(move |_| {
                 barrier.wait(); // both callbacks are running now
                 other.close();
             })));
@@ -226,8 +229,8 @@ fn closing_a_session_while_its_poll_parks_always_cancels_the_poll() {
     );
     let watermark = first["response"]["watermark"].as_str().unwrap().to_owned();
     for round in 0..200 {
-        let session = std::sync::Arc::new(app.session());
-        let poller = std::sync::Arc::clone(&session);
+        let session = Arc::new(app.session());
+        let poller = Arc::clone(&session);
         let request = json!({"id": round, "request": "POLL", "params": {
             "data": {"components": ["Position"]}, "watermark": watermark}})
         .to_string();
