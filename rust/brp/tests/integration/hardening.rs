@@ -270,3 +270,18 @@ fn error_messages_do_not_echo_unbounded_input() {
         );
     }
 }
+
+#[test]
+fn numbers_read_back_exactly_as_written() {
+    let app = App::from_config_json(r#"{"components": ["Position"]}"#).unwrap();
+    let text = "5.236670784853995e-205"; // once read one ulp off
+    let entity = spawn(&app, json!({"Position": {"JSON": text}}));
+    let answer = call(
+        &app,
+        json!({"id": 2, "request": "GET", "params": {"entity": entity, "components": ["Position"]}}),
+    );
+    assert_eq!(
+        answer["response"]["components"]["Position"]["JSON"], text,
+        "{answer}"
+    );
+}

@@ -4,6 +4,7 @@
 mod app;
 mod conformance;
 mod error_table;
+mod fuzz_corpus;
 mod hardening;
 mod layers;
 mod poll;
