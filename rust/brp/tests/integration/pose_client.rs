@@ -2,29 +2,12 @@
 //! the world, bad frames are skipped, the connection is re-established,
 //! newest wins, and `wss://` works with a configured CA.
 
-use crate::pose_support::{Server, pose, tls_acceptor, wait_until};
+use crate::pose_support::{Server, config, pose, request, tls_acceptor, wait_until};
 use brp::App;
-use brp::pose::{
-    Backoff, ClientConfig, ConnectionState, Frame, FrameEvent, FrameObserver, PoseClient, Target,
-};
+use brp::pose::{ConnectionState, Frame, FrameEvent, FrameObserver, PoseClient, Target};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use tokio_tungstenite::tungstenite::Message;
-
-fn config(url: String) -> ClientConfig {
-    ClientConfig {
-        backoff: Backoff {
-            initial_ms: 10,
-            max_ms: 100,
-            jitter: 0.5,
-        },
-        ..ClientConfig::new(url)
-    }
-}
-
-fn request(app: &App, request: Value) -> Value {
-    serde_json::from_str(&app.request(&request.to_string())).expect("JSON response")
-}
 
 /// The wire id of the entity named `name`.
 fn entity_named(app: &App, name: &str) -> String {

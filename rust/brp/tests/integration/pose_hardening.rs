@@ -2,32 +2,17 @@
 //! observer reads the stats, silent controllers, the world's hidden
 //! entities, numbers beyond `f32`, error messages, and the hard size limit.
 
-use crate::pose_support::{DEADLINE, Server, pose, wait_until};
+use crate::pose_support::{DEADLINE, Server, config, pose, request, wait_until};
 use brp::App;
 use brp::pose::{
-    Backoff, ClientConfig, ConnectionState, Frame, FrameEvent, FrameObserver, Landmark,
-    OVERSIZE_FACTOR, PoseClient, PoseLandmarks, PoseNotDetected, Target, push_frame,
+    ClientConfig, ConnectionState, Frame, FrameEvent, FrameObserver, Landmark, OVERSIZE_FACTOR,
+    PoseClient, PoseLandmarks, PoseNotDetected, Target, push_frame,
 };
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-
-fn config(url: String) -> ClientConfig {
-    ClientConfig {
-        backoff: Backoff {
-            initial_ms: 10,
-            max_ms: 100,
-            jitter: 0.5,
-        },
-        ..ClientConfig::new(url)
-    }
-}
-
-fn request(app: &App, request: Value) -> Value {
-    serde_json::from_str(&app.request(&request.to_string())).expect("JSON response")
-}
 
 fn applied(client: &PoseClient, count: u64) {
     wait_until(&format!("{count} frames applied"), || {

@@ -2,8 +2,10 @@
 //! 127.0.0.1 (plain or TLS) that hands each accepted connection to the test,
 //! or a deaf one that never reads (so it answers no ping).
 
-use brp::pose::{Frame, Landmark, PoseLandmarks};
+use brp::App;
+use brp::pose::{Backoff, ClientConfig, Frame, Landmark, PoseLandmarks};
 use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -221,4 +223,21 @@ pub(crate) fn tls_acceptor() -> (TlsAcceptor, String) {
         .with_single_cert(vec![server.der().clone()], key)
         .expect("server TLS config");
     (TlsAcceptor::from(Arc::new(config)), ca.pem())
+}
+
+/// A client config for `url` that retries quickly.
+pub(crate) fn config(url: String) -> ClientConfig {
+    ClientConfig {
+        backoff: Backoff {
+            initial_ms: 10,
+            max_ms: 100,
+            jitter: 0.5,
+        },
+        ..ClientConfig::new(url)
+    }
+}
+
+/// Sends `request` to `app` and parses the answer.
+pub(crate) fn request(app: &App, request: Value) -> Value {
+    serde_json::from_str(&app.request(&request.to_string())).expect("JSON response")
 }
