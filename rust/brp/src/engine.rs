@@ -216,6 +216,7 @@ impl Engine {
         let params = Params::read(call.params, call.method.params)?;
         let mut state = self.lock();
         state.host.touched = Touched::All;
+        state.host.tracking = !state.parked.is_empty();
         let (changed, result) = catch_unwind(AssertUnwindSafe(|| f(&mut state.host, &params)))
             .unwrap_or_else(|_| {
                 (

@@ -19,18 +19,20 @@ pub fn parse(text: &str) -> BrpResult<Entity> {
         ))
     };
     let (index, generation) = text.split_once('v').ok_or_else(malformed)?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(index) || !digits(generation) {
+    // Decimal digits as `format` writes them: no sign, no leading zero.
+    let canonical = |s: &str| {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+    };
+    if !canonical(index) || !canonical(generation) {
         return Err(malformed());
     }
     let index: u32 = index.parse().map_err(|_| malformed())?;
     let generation: u32 = generation.parse().map_err(|_| malformed())?;
     let index = EntityIndex::from_raw_u32(index).ok_or_else(malformed)?;
-    let entity = Entity::from_index_and_generation(index, EntityGeneration::from_bits(generation));
-    if format(entity) != text {
-        return Err(malformed());
-    }
-    Ok(entity)
+    Ok(Entity::from_index_and_generation(
+        index,
+        EntityGeneration::from_bits(generation),
+    ))
 }
 
 #[cfg(test)]

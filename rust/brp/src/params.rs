@@ -25,24 +25,25 @@ impl Params {
         let Some(raw) = raw.filter(|raw| raw.get() != "null") else {
             return Ok(Self { object: None });
         };
-        let fields = raw_fields(raw).map_err(|got| {
-            BrpError::invalid_params(format!("params must be an object, got {got}"))
-        })?;
-        if let Some((key, _)) = fields.iter().find(|(key, _)| !allowed.contains(&&**key)) {
-            return Err(unknown_field("params", key, allowed));
+        // One pass: each field is checked before its value is read, and
+        // only the values of allowed fields are parsed.
+        let mut refused = None;
+        let reader = Fields {
+            allowed,
+            refused: &mut refused,
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+        match deserializer.deserialize_map(reader) {
+            Ok(object) => Ok(Self {
+                object: Some(object),
+            }),
+            Err(_) => Err(refused.unwrap_or_else(|| {
+                BrpError::invalid_params(format!(
+                    "params must be an object, got {}",
+                    raw_kind(raw.get())
+                ))
+            })),
         }
-        let mut object = Map::with_capacity(fields.len());
-        for (key, value) in fields {
-            // The text passed the raw reading; what fails here (a lone UTF-16
-            // surrogate) is still JSON that is not valid.
-            let value = serde_json::from_str(value.get()).map_err(|e| {
-                BrpError::parse(format!("request is not valid JSON: params.{key}: {e}"))
-            })?;
-            object.insert(key.into_owned(), value);
-        }
-        Ok(Self {
-            object: Some(object),
-        })
     }
 
     /// The field `key`, if present and not `null`.
@@ -94,6 +95,42 @@ pub(crate) fn only(
     {
         Some((key, _)) => Err(unknown_field(at, key, allowed)),
         None => Ok(()),
+    }
+}
+
+/// Reads a `params` object, refusing an unknown field before its value.
+struct Fields<'a> {
+    allowed: &'a [&'a str],
+    /// Why the object was refused, when it was for a field.
+    refused: &'a mut Option<BrpError>,
+}
+
+impl<'de> Visitor<'de> for Fields<'_> {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if !self.allowed.contains(&&*key) {
+                *self.refused = Some(unknown_field("params", &key, self.allowed));
+                return Err(A::Error::custom("refused"));
+            }
+            // The text passed the raw reading; what fails here (a lone
+            // UTF-16 surrogate) is still JSON that is not valid.
+            let value = map.next_value::<Value>().map_err(|e| {
+                *self.refused = Some(BrpError::parse(format!(
+                    "request is not valid JSON: params.{key}: {e}"
+                )));
+                e
+            })?;
+            object.insert(key.into_owned(), value);
+        }
+        Ok(object)
     }
 }
 

@@ -8,7 +8,6 @@ use crate::protocol::{Body, body, ok};
 use crate::world::Host;
 use crate::world::components::ComponentRef;
 use crate::world::query::{QuerySpec, Rows};
-use crate::world::touched::Touched;
 use crate::world::value::{self, Bundle};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::{ChildOf, Children};
@@ -93,7 +92,7 @@ pub(crate) fn spawn(host: &mut Host, params: &Params) -> BrpResult<Body> {
     bundle.insert(&mut entity, &registry);
     let entity = entity.id();
     drop(registry);
-    let mut touched = Touched::none();
+    let mut touched = host.start_touching();
     host.touching(&mut touched, &[entity]);
     host.touched = touched;
     #[derive(Serialize)]
@@ -120,7 +119,7 @@ pub(crate) fn destroy(host: &mut Host, params: &Params) -> BrpResult<Body> {
         }
         next += 1;
     }
-    let mut touched = Touched::none();
+    let mut touched = host.start_touching();
     host.touching(&mut touched, &doomed);
     for entity in doomed.into_iter().rev() {
         host.world.despawn(entity);
@@ -135,7 +134,7 @@ pub(crate) fn insert(host: &mut Host, params: &Params) -> BrpResult<Body> {
     let entity = host.entity(params.str("entity")?)?.id();
     let mut bundle = decode_all(host, components, Some(entity))?;
     bundle.declare(&mut host.names, &mut host.world)?;
-    let mut touched = Touched::none();
+    let mut touched = host.start_touching();
     host.touching(&mut touched, &[entity]);
     let registry = host.registry.read();
     bundle.insert(&mut host.world.entity_mut(entity), &registry);
@@ -154,7 +153,7 @@ pub(crate) fn remove(host: &mut Host, params: &Params) -> BrpResult<Body> {
         .iter()
         .map(|name| writable(host, host.names.resolve(name)?, name).map(|c| c.id))
         .collect::<BrpResult<Vec<_>>>()?;
-    let mut touched = Touched::none();
+    let mut touched = host.start_touching();
     host.touching(&mut touched, &[entity]);
     let mut entity_mut = host.world.entity_mut(entity);
     for id in ids {
@@ -187,7 +186,7 @@ pub(crate) fn reparent(host: &mut Host, params: &Params) -> BrpResult<Body> {
     if let Some(parent) = parent {
         check_parent(host, Some(entity), parent)?;
     }
-    let mut touched = Touched::none();
+    let mut touched = host.start_touching();
     host.touching(&mut touched, &[entity]);
     let mut entity_mut = host.world.entity_mut(entity);
     match parent {

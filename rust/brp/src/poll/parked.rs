@@ -107,6 +107,11 @@ impl Parked {
         self.polls.insert(key, poll);
     }
 
+    /// True when no POLL is parked.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.polls.is_empty()
+    }
+
     /// How many POLLs `owner` has parked.
     pub(crate) fn count(&self, owner: Owner) -> usize {
         self.per_owner.get(&owner).copied().unwrap_or(0)

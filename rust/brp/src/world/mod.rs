@@ -43,6 +43,9 @@ pub(crate) struct Host {
     /// What the current write touched; the engine resets it to
     /// [`Touched::All`] before each write, and handlers narrow it.
     pub touched: Touched,
+    /// Whether any POLL is parked, so that what a write touched matters;
+    /// set by the engine before each write.
+    pub tracking: bool,
     /// The hooks whose effects are known or not.
     pub hooks: KnownHooks,
 }
@@ -68,6 +71,7 @@ impl Host {
             config: Config::default(),
             hidden,
             touched: Touched::All,
+            tracking: false,
             hooks: KnownHooks {
                 hierarchy,
                 opaque: HashSet::new(),
@@ -103,6 +107,16 @@ impl Host {
             self.hooks.opaque.insert(id);
         }
         Ok(())
+    }
+
+    /// An empty record of what a write touches, or [`Touched::All`] when no
+    /// POLL is parked to care (which costs nothing to keep).
+    pub(crate) fn start_touching(&self) -> Touched {
+        if self.tracking {
+            Touched::none()
+        } else {
+            Touched::All
+        }
     }
 
     /// What the entities `entities` hold now, for [`Host::touched`].
@@ -163,8 +177,16 @@ impl Host {
     /// twice (an answer cannot hold the same key twice).
     pub(crate) fn check_names(&self, names: &[&str], at: &str) -> BrpResult<()> {
         self.check_count(names.len(), at)?;
-        let mut seen = std::collections::HashSet::with_capacity(names.len());
-        match names.iter().find(|name| !seen.insert(**name)) {
+        // Comparing pairs costs less than hashing for the usual short list.
+        let twice = if names.len() <= 16 {
+            (names.iter().enumerate())
+                .find(|(i, name)| names[..*i].contains(name))
+                .map(|(_, name)| name)
+        } else {
+            let mut seen = std::collections::HashSet::with_capacity(names.len());
+            names.iter().find(|name| !seen.insert(**name))
+        };
+        match twice {
             Some(twice) => Err(BrpError::invalid_params(format!(
                 "{at} names `{twice}` twice"
             ))),

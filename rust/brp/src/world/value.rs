@@ -19,7 +19,9 @@ use bevy_reflect::serde::{
     ReflectDeserializerProcessor, ReflectSerializerProcessor, TypedReflectDeserializer,
     TypedReflectSerializer,
 };
-use bevy_reflect::{PartialReflect, Reflect, ReflectFromReflect, TypeRegistration, TypeRegistry};
+use bevy_reflect::{
+    PartialReflect, Reflect, ReflectFromReflect, TypeInfo, TypeRegistration, TypeRegistry,
+};
 use serde::de::{DeserializeSeed, Error as _};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -98,27 +100,33 @@ impl Bundle {
     /// Inserts every value into `entity`, replacing existing ones. When two
     /// names stand for one component, the later value wins.
     pub(crate) fn insert(self, entity: &mut EntityWorldMut, registry: &TypeRegistry) {
-        let mut dynamic = self.dynamic;
-        dynamic.reverse();
-        dynamic.sort_by_key(|(id, _)| *id); // stable: the later value comes first
-        dynamic.dedup_by_key(|(id, _)| *id);
-        let ids: Vec<ComponentId> = dynamic.iter().map(|(id, _)| *id).collect();
-        let mut values: Vec<ManuallyDrop<Value>> = dynamic
-            .into_iter()
-            .map(|(_, value)| ManuallyDrop::new(value))
-            .collect();
-        let pointers = values.iter_mut().map(|value| {
-            // SAFETY: the pointer is to a live `Value` that the world takes
-            // ownership of; `ManuallyDrop` keeps it from being dropped here.
-            unsafe { OwningPtr::new(NonNull::from(&mut **value).cast()) }
-        });
-        // SAFETY: every id is a dynamic component of this world, laid out as
-        // a `Value`, and each pointer points to a `Value`, in the same order.
-        unsafe { entity.insert_by_ids(&ids, pointers) };
+        if !self.dynamic.is_empty() {
+            insert_dynamic(entity, self.dynamic);
+        }
         for (value, reflect) in self.reflected {
             reflect.insert(entity, value.as_partial_reflect(), registry);
         }
     }
+}
+
+/// Inserts dynamic components' values into `entity` as one bundle.
+fn insert_dynamic(entity: &mut EntityWorldMut, mut dynamic: Vec<(ComponentId, Value)>) {
+    dynamic.reverse();
+    dynamic.sort_by_key(|(id, _)| *id); // stable: the later value comes first
+    dynamic.dedup_by_key(|(id, _)| *id);
+    let ids: Vec<ComponentId> = dynamic.iter().map(|(id, _)| *id).collect();
+    let mut values: Vec<ManuallyDrop<Value>> = dynamic
+        .into_iter()
+        .map(|(_, value)| ManuallyDrop::new(value))
+        .collect();
+    let pointers = values.iter_mut().map(|value| {
+        // SAFETY: the pointer is to a live `Value` that the world takes
+        // ownership of; `ManuallyDrop` keeps it from being dropped here.
+        unsafe { OwningPtr::new(NonNull::from(&mut **value).cast()) }
+    });
+    // SAFETY: every id is a dynamic component of this world, laid out as
+    // a `Value`, and each pointer points to a `Value`, in the same order.
+    unsafe { entity.insert_by_ids(&ids, pointers) };
 }
 
 /// JSON text in the protocol's nesting (docs/protocol.md), written as `{"JSON": text}`.
@@ -201,11 +209,23 @@ pub(crate) fn decode(
                 .get(*type_id)
                 .ok_or_else(|| BrpError::internal(format!("`{name}` left the registry")))?;
             let mut deserializer = serde_json::Deserializer::from_str(text);
+            // Types deserialized by their own serde impl skip fields they do
+            // not know; a misspelt field must be an error, not a default.
+            let mut unknown = None;
+            let mut note = |path: serde_ignored::Path<'_>| {
+                unknown.get_or_insert_with(|| path.to_string());
+            };
             let partial: Box<dyn PartialReflect> =
                 TypedReflectDeserializer::with_processor(registration, registry, &mut EntityIds)
-                    .deserialize(&mut deserializer)
+                    .deserialize(serde_ignored::Deserializer::new(
+                        &mut deserializer,
+                        &mut note,
+                    ))
                     .map_err(|e| invalid(&e))?;
             deserializer.end().map_err(|e| invalid(&e))?;
+            if let Some(path) = unknown {
+                return Err(invalid(&unknown_field(&path, registration)));
+            }
             let from_reflect = registration.data::<ReflectFromReflect>().ok_or_else(|| {
                 BrpError::component(format!("`{name}` cannot be built from reflection"))
             })?;
@@ -216,14 +236,6 @@ pub(crate) fn decode(
                     component.path
                 ))
             })?;
-            let written = serde_json::to_value(TypedReflectSerializer::with_processor(
-                value.as_partial_reflect(),
-                registry,
-                &EntityIds,
-            ))
-            .map_err(|e| invalid(&e))?;
-            let given: Value = serde_json::from_str(text).map_err(|e| invalid(&e))?;
-            check_kept(&given, &written).map_err(|problem| invalid(&problem))?;
             Ok(Decoded::Reflected {
                 value,
                 reflect: reflect.clone(),
@@ -232,59 +244,20 @@ pub(crate) fn decode(
     }
 }
 
-/// Compares a reflected value as `given` with the same value `written` back
-/// by its serializer, so that nothing given is silently dropped: a field the
-/// type does not have (a misspelling), a list longer than the type holds, or
-/// a number out of the type's range (written back as `null`, e.g. `1e39`
-/// for an `f32`) is an error naming where it is.
-fn check_kept(given: &Value, written: &Value) -> Result<(), String> {
-    let mut pending = vec![(String::new(), given, written)];
-    while let Some((at, given, written)) = pending.pop() {
-        let here = |what: String| {
-            if at.is_empty() {
-                what
-            } else {
-                format!("at `{at}`: {what}")
-            }
-        };
-        match (given, written) {
-            (Value::Object(given), Value::Object(written)) => {
-                for (key, value) in given {
-                    let Some(kept) = written.get(key) else {
-                        let fields: Vec<&str> = written.keys().map(String::as_str).collect();
-                        return Err(here(format!(
-                            "unknown field `{}`; expected one of: {}",
-                            echo(key),
-                            fields.join(", ")
-                        )));
-                    };
-                    let path = if at.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{at}.{key}")
-                    };
-                    pending.push((path, value, kept));
-                }
-            }
-            (Value::Array(given), Value::Array(written)) => {
-                if given.len() > written.len() {
-                    return Err(here(format!(
-                        "expected {} elements, got {}",
-                        written.len(),
-                        given.len()
-                    )));
-                }
-                for (index, (value, kept)) in given.iter().zip(written).enumerate() {
-                    pending.push((format!("{at}[{index}]"), value, kept));
-                }
-            }
-            (Value::Number(number), Value::Null) => {
-                return Err(here(format!("{number} is out of range for its type")));
-            }
-            _ => {}
+/// The message for the unknown field at `path` of a value of
+/// `registration`'s type, listing the fields a struct has.
+fn unknown_field(path: &str, registration: &TypeRegistration) -> String {
+    let field = echo(path);
+    match registration.type_info() {
+        TypeInfo::Struct(info) if !path.contains('.') => {
+            let fields: Vec<&str> = info.iter().map(|f| f.name()).collect();
+            format!(
+                "unknown field `{field}`; expected one of: {}",
+                fields.join(", ")
+            )
         }
+        _ => format!("unknown field `{field}`"),
     }
-    Ok(())
 }
 
 /// Decodes the wire value `wrapped` of the dynamic component `name`.
