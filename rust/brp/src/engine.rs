@@ -27,10 +27,9 @@ pub const WAIT_SLICE: Duration = Duration::from_millis(20);
 
 /// One world and its parked POLLs, shared by every handle.
 pub(crate) struct Engine {
-    /// The longest request text read (`Config::max_request_bytes`).
+    /// The longest request text read (`Config::max_request_bytes`), kept
+    /// outside the lock: text is measured before the lock is taken.
     max_request_bytes: usize,
-    /// `Config::max_parked_polls_per_session`.
-    max_parked: usize,
     state: Mutex<State>,
     /// Wakes the timeout thread when an earlier deadline is parked.
     timer: Condvar,
@@ -62,7 +61,6 @@ impl Engine {
     pub(crate) fn new(config: Config) -> BrpResult<Self> {
         Ok(Self {
             max_request_bytes: config.max_request_bytes,
-            max_parked: config.max_parked_polls_per_session,
             state: Mutex::new(State {
                 host: Host::new(config)?,
                 parked: Parked::default(),
@@ -269,11 +267,11 @@ impl Engine {
                 format!("POLL {id} is already parked"),
             )));
         }
-        if owner.session && state.parked.count(owner) >= self.max_parked {
+        let max_parked = state.host.config.max_parked_polls_per_session;
+        if owner.session && state.parked.count(owner) >= max_parked {
             return respond(Err(BrpError::invalid_request(format!(
-                "the session already has {} parked POLLs, the limit \
-                 (Config.max_parked_polls_per_session)",
-                self.max_parked
+                "the session already has {max_parked} parked POLLs, the limit \
+                 (Config.max_parked_polls_per_session)"
             ))));
         }
         let deadline = poll.timeout.map(|timeout| Instant::now() + timeout);
