@@ -10,13 +10,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import brp
+from conftest import in_thread, joined
 
 DEADLINE = 20.0  # seconds; only to stop a hung test
 
@@ -170,26 +169,6 @@ def parked_poll(app: brp.App, id_: int, **extra: Any) -> dict[str, Any]:
     params: dict[str, Any] = {"data": {"components": ["Position"]}, "watermark": None}
     params["watermark"] = app.request({"request": "POLL", "params": params})["watermark"]
     return {"id": id_, "request": "POLL", "params": {**params, **extra}}
-
-
-def in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
-    """Starts ``work`` in a thread; the list gets its result or exception."""
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append(work())
-        except BaseException as failure:
-            outcome.append(failure)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
-def joined(thread: threading.Thread) -> None:
-    thread.join(DEADLINE)
-    assert not thread.is_alive(), "the thread hangs"
 
 
 def test_a_blocking_poll_shares_its_sessions_ids(app: brp.App) -> None:

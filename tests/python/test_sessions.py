@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import brp
+from conftest import in_thread, joined
 from brp import _native
 
 DEADLINE = 20.0  # seconds; only to stop a hung test
@@ -26,26 +25,6 @@ def watermark(app: brp.App) -> str:
     """A watermark for ``Position`` as of now."""
     mark: str = app.request(poll(0, None))["watermark"]
     return mark
-
-
-def in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
-    """Starts ``work`` in a thread; the list gets its result or exception."""
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append(work())
-        except BaseException as failure:
-            outcome.append(failure)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
-def joined(thread: threading.Thread) -> None:
-    thread.join(DEADLINE)
-    assert not thread.is_alive(), "the thread hangs"
 
 
 def test_parked_poll_is_woken_by_an_insert_from_another_thread(app: brp.App) -> None:

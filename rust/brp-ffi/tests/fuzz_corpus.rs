@@ -10,8 +10,6 @@
 #![cfg(unix)]
 
 use std::ffi::{CStr, c_char, c_int, c_void};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
 
 // The fuzz crate's modules: public there, private here.
 #[allow(unreachable_pub)]
@@ -21,6 +19,9 @@ mod wire;
 #[allow(unreachable_pub)]
 #[path = "../../../fuzz/src/ffi.rs"]
 mod ffi;
+
+#[path = "../../../fuzz/replay.rs"]
+mod replay;
 
 unsafe extern "C" {
     fn dlopen(filename: *const c_char, flags: c_int) -> *mut c_void;
@@ -97,23 +98,5 @@ fn load() -> ffi::Abi {
 #[test]
 fn ffi_corpus() {
     let abi = load();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/ffi");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.expect("a readable entry").path())
-        .collect();
-    files.sort();
-    assert!(
-        files.len() >= 10,
-        "{} holds {} files",
-        dir.display(),
-        files.len()
-    );
-    for file in files {
-        let data = std::fs::read(&file).expect("a readable corpus file");
-        if catch_unwind(AssertUnwindSafe(|| ffi::calls(&abi, &data))).is_err() {
-            let name = file.file_name().unwrap_or_default().to_string_lossy();
-            panic!("fuzz/corpus/ffi/{name} fails");
-        }
-    }
+    replay::replay("ffi", |data| ffi::calls(&abi, data));
 }
