@@ -135,6 +135,7 @@ impl<'de> Visitor<'de> for Fields<'_> {
 }
 
 fn unknown_field(at: &str, key: &str, allowed: &[&str]) -> BrpError {
+    let key = echo(key);
     if allowed.is_empty() {
         return BrpError::invalid_params(format!("unknown field {at}.{key}; {at} must be empty"));
     }

@@ -140,7 +140,10 @@ fn read(text: &str) -> Result<Request<'_>, Response> {
     let field = |key: &str| fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v);
     let Some(id) = field("id").and_then(|id| serde_json::from_str::<u64>(id.get()).ok()) else {
         let message = match field("id") {
-            Some(other) => format!("id must be a non-negative integer, got {}", other.get()),
+            Some(other) => format!(
+                "id must be a non-negative integer, got {}",
+                params::echo(other.get())
+            ),
             None => "missing id".to_owned(),
         };
         return Err(Response::error(None, BrpError::invalid_request(message)));
@@ -149,7 +152,8 @@ fn read(text: &str) -> Result<Request<'_>, Response> {
     let allowed = ["id", "request", "params"];
     if let Some((key, _)) = fields.iter().find(|(key, _)| !allowed.contains(&&**key)) {
         return Err(fail(BrpError::invalid_request(format!(
-            "unknown field request.{key}; expected one of: {}",
+            "unknown field request.{}; expected one of: {}",
+            params::echo(key),
             allowed.join(", ")
         ))));
     }

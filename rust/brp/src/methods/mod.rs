@@ -8,7 +8,7 @@
 mod handlers;
 
 use crate::error::{BrpError, BrpResult, ErrorCode};
-use crate::params::Params;
+use crate::params::{Params, echo};
 use crate::protocol::{Body, Request, Response};
 use crate::world::Host;
 use serde_json::value::RawValue;
@@ -106,7 +106,7 @@ impl<'a> Call<'a> {
                 Some(request.id),
                 BrpError::new(
                     ErrorCode::UnknownRequest,
-                    format!("unknown request {name:?}"),
+                    format!("unknown request {:?}", echo(name)),
                 ),
             )),
         }

@@ -6,6 +6,7 @@
 //! path when exactly one registered type has it.
 
 use crate::error::{BrpError, BrpResult};
+use crate::params::echo;
 use bevy_ecs::component::{ComponentCloneBehavior, ComponentDescriptor, ComponentId, StorageType};
 use bevy_ecs::ptr::OwningPtr;
 use bevy_ecs::reflect::ReflectComponent;
@@ -81,7 +82,8 @@ impl ComponentNames {
                 json!({ "candidates": paths.iter().map(|p| p.as_ref()).collect::<Vec<_>>() }),
             )),
             None => Err(BrpError::component(format!(
-                "unknown component `{name}`: it is neither a registered type nor a declared component"
+                "unknown component `{}`: it is neither a registered type nor a declared component",
+                echo(name)
             ))),
         }
     }
@@ -231,7 +233,8 @@ fn validate_name(name: &str) -> BrpResult<()> {
         Ok(())
     } else {
         Err(BrpError::component(format!(
-            "cannot declare {name:?}: a component name is an identifier or a `::` path of identifiers"
+            "cannot declare {:?}: a component name is an identifier or a `::` path of identifiers",
+            echo(name)
         )))
     }
 }

@@ -257,6 +257,12 @@ fn error_messages_do_not_echo_unbounded_input() {
         json!({"id": 2, "request": "POLL", "params": {"watermark": long}}),
         json!({"id": 3, "request": "SPAWN", "params": {"components": {"Name": long}}}),
         json!({"id": 4, "request": "SPAWN", "params": {"components": {"Transform": {"JSON": format!("{{\"{long}\": 1}}")}}}}),
+        json!({"id": 5, "request": "GET", "params": {"entity": "1v0", "components": [long]}}),
+        json!({"id": 6, "request": long}),
+        json!({"id": 7, "request": "PING", "params": {long.clone(): 1}}),
+        json!({"id": 8, "request": "PING", long.clone(): 1}),
+        json!({"id": [long], "request": "PING"}),
+        json!({"id": 10, "request": "SPAWN", "params": {"components": {format!("{long}!"): {"JSON": "1"}}}}),
     ] {
         let answer = call(&app, request);
         let message = answer["error"]["message"]
