@@ -13,7 +13,7 @@
 use super::requests::{Snapshot, strict};
 use super::wire;
 use brp::pose::{ClientConfig, Frame, Target, push_frame};
-use brp::{App, ErrorCode};
+use brp::{ErrorCode, Host};
 use serde_json::Value;
 
 /// A frame as bits, so that NaNs compare equal to themselves.
@@ -115,7 +115,7 @@ fn land(data: &[u8], frame: Option<&Frame>) {
 }
 
 /// GETs `name` from `entity`: its value, or the error code.
-fn get(app: &App, entity: &str, name: &str) -> Result<Value, i64> {
+fn get(app: &Host, entity: &str, name: &str) -> Result<Value, i64> {
     let request = format!(
         r#"{{"id": 7, "request": "GET", "params": {{"entity": "{entity}", "components": ["{name}"]}}}}"#
     );
@@ -128,7 +128,7 @@ fn get(app: &App, entity: &str, name: &str) -> Result<Value, i64> {
 }
 
 /// Checks that `frame` is what `entity` holds now.
-fn landed(app: &App, entity: &str, frame: &Frame) {
+fn landed(app: &Host, entity: &str, frame: &Frame) {
     let absent = Err(ErrorCode::ComponentNotPresent.code().into());
     let (pose, marker) = (
         get(app, entity, "PoseLandmarks"),

@@ -1,5 +1,5 @@
 //! The request parser and dispatch: arbitrary text as requests, one per line,
-//! through [`App::respond`] (the `request` target) and through
+//! through [`Host::respond`] (the `request` target) and through
 //! [`Session::submit`] / [`Session::receive`] (the `session` target), on two
 //! apps with the same small scene: a strict one with the default limits, and
 //! one with `auto_declare` and small limits.
@@ -15,7 +15,7 @@
 //! response.
 
 use super::wire;
-use brp::{App, Config, ErrorCode, Response, Session};
+use brp::{Config, ErrorCode, Host, Response, Session};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::thread;
@@ -43,7 +43,7 @@ const SCENE: [&str; 4] = [
 /// An app under test and the request-size limit it was made with.
 pub struct Subject {
     /// The app.
-    pub app: App,
+    pub app: Host,
     /// Its `Config::max_request_bytes`.
     pub max_bytes: usize,
 }
@@ -76,8 +76,7 @@ pub fn lenient() -> Subject {
 
 fn scene(config: Config) -> Subject {
     let max_bytes = config.max_request_bytes;
-    let app = App::with_config(config).expect("the fuzz configs are valid");
-    brp::pose::register(&app).expect("the pose components register");
+    let app = Host::with_config(config).expect("the fuzz configs are valid");
     for request in SCENE {
         let answer = app.request(request);
         assert!(answer.contains("\"entity\""), "scene: {answer}");
@@ -100,7 +99,7 @@ type ComponentState = (usize, u32, u32);
 
 impl Snapshot {
     /// The snapshot of `app`'s world now.
-    pub fn of(app: &App) -> Self {
+    pub fn of(app: &Host) -> Self {
         app.read(|world| {
             let mut entities = Vec::new();
             for archetype in world.archetypes().iter() {
@@ -195,10 +194,10 @@ fn close_and_collect(session: &Session, got: &mut Vec<Response>, count: usize) {
     }
 }
 
-/// Answers `line` outside a session: [`App::respond`], or, for a POLL that
+/// Answers `line` outside a session: [`Host::respond`], or, for a POLL that
 /// may park, a session of its own that is closed once the POLL has parked,
 /// so the POLL answers (cancelled) instead of blocking.
-fn respond(app: &App, line: &str) -> Response {
+fn respond(app: &Host, line: &str) -> Response {
     if !wire::may_park(line) {
         return app.respond(line);
     }
@@ -226,7 +225,7 @@ fn app_line(subject: &Subject, line: &str) {
     }
 }
 
-/// The `request` target: every line through [`App::respond`] on both apps.
+/// The `request` target: every line through [`Host::respond`] on both apps.
 pub fn app_requests(data: &[u8]) {
     let lines = lines(data);
     for subject in subjects() {

@@ -5,7 +5,7 @@
 //! `Name` + `Transform`), times `world.get_components`,
 //! `world.insert_components` and `world.query` over one keep-alive HTTP/1.1
 //! connection — once with an uncapped frame loop, once at 60 Hz — and the
-//! equivalent GET / INSERT / QUERY through `brp::App::request` in the same
+//! equivalent GET / INSERT / QUERY through `brp::Host::request` in the same
 //! run, and prints medians and libbrp's speed-up.
 //!
 //! `cargo run --release` (from this directory; see docs/benchmarks.md).
@@ -196,7 +196,7 @@ fn bevy_figures(port: u16, frame: Duration, samples: usize) -> [f64; 3] {
 }
 
 fn brp_figures(samples: usize) -> [f64; 3] {
-    let app = brp::App::new();
+    let app = brp::Host::new();
     for i in 0..ENTITIES {
         let spawn = format!(
             r#"{{"id":1,"request":"SPAWN","params":{{"components":{{"Name":{{"JSON":"\"entity {i}\""}},"Transform":{{"JSON":"{{\"translation\":[{i},1,2]}}"}}}}}}}}"#

@@ -12,12 +12,12 @@ use std::ffi::c_char;
 /// from any number of threads at once. Requests that change the world apply
 /// one at a time, in the order they arrive.
 pub struct BrpApp {
-    app: brp::App,
+    app: brp::Host,
 }
 
 impl BrpApp {
     /// The core app behind the handle.
-    pub(crate) fn app(&self) -> &brp::App {
+    pub(crate) fn app(&self) -> &brp::Host {
         &self.app
     }
 }
@@ -53,7 +53,7 @@ pub unsafe extern "C" fn brp_app_new(
             // SAFETY: guaranteed by the caller.
             unsafe { text(config_json, "config_json") }?
         };
-        let app = brp::App::from_config_json(config)
+        let app = brp::Host::from_config_json(config)
             .map_err(|e| Failure::new(BrpStatus::InvalidConfig, e.to_string()))?;
         out.write(Box::into_raw(Box::new(BrpApp { app })));
         Ok(())

@@ -2,7 +2,7 @@
 //! program and drive it with BRP requests in-process.
 //!
 //! This crate only converts: C strings to `&str`, handles to the core's
-//! [`brp::App`] and [`brp::Session`], results to a [`BrpStatus`] and the
+//! [`brp::Host`] and [`brp::Session`], results to a [`BrpStatus`] and the
 //! thread's last error message. Every export runs inside a panic boundary and
 //! checks every pointer it is given.
 

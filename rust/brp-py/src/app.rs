@@ -7,13 +7,13 @@ use pyo3::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// An embedded Bevy world that answers BRP requests (`brp::App`).
+/// An embedded Bevy world that answers BRP requests (`brp::Host`).
 ///
 /// Safe to share between threads: the core orders every request with one
 /// lock, and the GIL is released while it works.
 #[pyclass(module = "brp._native", frozen)]
 pub(crate) struct App {
-    pub(crate) inner: brp::App,
+    pub(crate) inner: brp::Host,
 }
 
 #[pymethods]
@@ -26,8 +26,7 @@ impl App {
     fn new(py: Python<'_>, config_json: Option<&str>) -> PyResult<Self> {
         let config = config_json.unwrap_or("");
         py.detach(|| {
-            let inner = brp::App::from_config_json(config)?;
-            brp::pose::register(&inner)?;
+            let inner = brp::Host::from_config_json(config)?;
             Ok(inner)
         })
         .map(|inner| Self { inner })

@@ -16,7 +16,7 @@
 use bevy_ecs::lifecycle::Insert;
 use bevy_ecs::observer::On;
 use bevy_ecs::system::Query;
-use brp::App;
+use brp::Host;
 use brp::pose::{ClientConfig, Frame, Landmark, PoseClient, PoseLandmarks, Target};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -159,7 +159,7 @@ async fn controller(
 
 #[derive(Clone, Copy, PartialEq)]
 enum Receiver {
-    /// libbrp's `PoseClient` applying into an `App`.
+    /// libbrp's `PoseClient` applying into a `Host`.
     Brp,
     /// A bare tokio-tungstenite client.
     RawWs,
@@ -193,7 +193,7 @@ fn run(receiver: Receiver, count: usize, period: Option<Duration>) -> Outcome {
     let mut _raw = None;
     match receiver {
         Receiver::Brp => {
-            let app = App::new();
+            let app = Host::new();
             let spawned = app.request(r#"{"id":1,"request":"SPAWN","params":{"components":{"Name":{"JSON":"\"Player\""}}}}"#);
             assert!(spawned.contains("1v0"), "{spawned}");
             let seen = clock.clone();

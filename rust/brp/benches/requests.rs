@@ -9,7 +9,7 @@
 //! `BRP_BENCH_QUICK=1` shortens warm-up and measurement (used by
 //! `scripts/bench`).
 
-use brp::App;
+use brp::Host;
 use brp::pose::{Frame, Landmark, PoseLandmarks, Target, push_frame};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::Value;
@@ -27,8 +27,8 @@ fn transform(i: usize) -> String {
 }
 
 /// An app with `n` entities carrying `Name` and `Transform`; the first is `1v0`.
-fn world(n: usize) -> App {
-    let app = App::from_config_json(r#"{"components":["Position"]}"#).expect("config");
+fn world(n: usize) -> Host {
+    let app = Host::from_config_json(r#"{"components":["Position"]}"#).expect("config");
     for i in 0..n {
         let spawn = serde_json::json!({
             "id": 1,

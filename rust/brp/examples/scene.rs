@@ -4,11 +4,11 @@
 //!
 //! Run with `cargo run -p brp --example scene`.
 
-use brp::App;
+use brp::Host;
 use serde_json::{Value, json};
 
 fn main() -> Result<(), brp::BrpError> {
-    let app = App::from_config_json(r#"{"components": ["Position", "Player"]}"#)?;
+    let app = Host::from_config_json(r#"{"components": ["Position", "Player"]}"#)?;
     let requests = [
         json!({"id": 101, "request": "SPAWN", "params": {"components": {
             "Name": {"JSON": "\"Camera\""},

@@ -24,11 +24,11 @@
 //!
 //! `cargo run --release --locked -p brp --example soak -- --seconds 60 --threads 8`
 //! (`scripts/soak --seconds 60`); `--update-hz 60` adds a thread calling
-//! `App::update` 60 times a second, as a game loop would; `--seed S`
+//! `Host::update` 60 times a second, as a game loop would; `--seed S`
 //! repeats a run's random choices (the seed is printed).
 
 use brp::pose::{Backoff, ClientConfig, Frame, FrameEvent, Landmark, PoseClient, PoseLandmarks};
-use brp::{App, ErrorCode, Response, Session};
+use brp::{ErrorCode, Host, Response, Session};
 use futures_util::SinkExt;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -88,7 +88,7 @@ struct Args {
     seconds: u64,
     threads: usize,
     seed: u64,
-    /// Calls of `App::update` per second, as a game loop would make; 0
+    /// Calls of `Host::update` per second, as a game loop would make; 0
     /// (the default) never calls it.
     update_hz: u64,
 }
@@ -208,7 +208,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// What every thread shares.
 #[derive(Clone)]
 struct Ctx {
-    app: App,
+    app: Host,
     deadline: Instant,
     /// Names of the threads still running, for the hang report.
     running: Arc<Mutex<BTreeSet<String>>>,
@@ -1059,7 +1059,7 @@ struct Parked {
 }
 
 impl Slot {
-    fn new(app: &App) -> Self {
+    fn new(app: &Host) -> Self {
         Self {
             session: Mutex::new(Arc::new(app.session())),
             parked: Mutex::default(),
@@ -1496,7 +1496,7 @@ impl PoseOrder {
 
 /// Connects a pose client to `url` with short backoffs (so reconnects are
 /// quick), landing poses on the default target, the entity named Player.
-fn start_pose_client(app: &App, url: String, order: Arc<PoseOrder>) -> PoseClient {
+fn start_pose_client(app: &Host, url: String, order: Arc<PoseOrder>) -> PoseClient {
     let mut config = ClientConfig::new(url);
     config.backoff = Backoff {
         initial_ms: 20,
@@ -1542,7 +1542,7 @@ fn mib(kib: u64) -> String {
 /// Spawned entities and allocated entity indices. Freed indices are
 /// reused; Bevy grows its table of indices by doubling, so the allocated
 /// count runs ahead of the spawned one, by at most about twice.
-fn entity_counts(app: &App) -> (u32, u32) {
+fn entity_counts(app: &Host) -> (u32, u32) {
     app.read(|world| (world.entities().count_spawned(), world.entities().len()))
 }
 
@@ -1561,7 +1561,7 @@ struct Census {
 }
 
 impl Census {
-    fn new(app: &App, writers: usize) -> Self {
+    fn new(app: &Host, writers: usize) -> Self {
         let (spawned, allocated) = entity_counts(app);
         let bound = spawned + (writers * POOL_MAX) as u32 + 1;
         Self {
@@ -1573,7 +1573,7 @@ impl Census {
         }
     }
 
-    fn sample(&mut self, app: &App, at: Duration) {
+    fn sample(&mut self, app: &Host, at: Duration) {
         let (spawned, allocated) = entity_counts(app);
         self.max_spawned = self.max_spawned.max(spawned);
         self.max_allocated = self.max_allocated.max(allocated);
@@ -1627,7 +1627,7 @@ fn monitor(
 
 /// Checks the world against the writers' models: exactly their entities
 /// carry `Soak`, each with the Counter and Parent its writer last wrote.
-fn check_world(app: &App, owned: &[Owned]) -> (usize, Vec<String>) {
+fn check_world(app: &Host, owned: &[Owned]) -> (usize, Vec<String>) {
     let text = r#"{"id": 1, "request": "QUERY", "params": {
         "data": {"components": ["Counter"], "optional": ["Parent"]}, "filter": {"with": ["Soak"]}}}"#;
     let answer: Value = serde_json::from_str(&app.request(text)).unwrap_or_default();
@@ -1714,7 +1714,7 @@ fn start_workers(ctx: &Ctx, args: &Args) -> Vec<Worker> {
     workers
 }
 
-/// With `--update-hz`: calls `App::update` `hz` times a second until the
+/// With `--update-hz`: calls `Host::update` `hz` times a second until the
 /// deadline, as a game loop beside the requests would.
 fn updater(ctx: &Ctx, hz: u64) -> Tally {
     let mut tally = Tally::default();
@@ -1722,7 +1722,7 @@ fn updater(ctx: &Ctx, hz: u64) -> Tally {
     while !ctx.over() {
         ctx.sleep(period);
         if let Err(error) = ctx.app.update() {
-            tally.problem(format!("App::update failed: {error}"));
+            tally.problem(format!("Host::update failed: {error}"));
         }
         *tally.requests.entry("(update)").or_default() += 1;
     }
@@ -1772,8 +1772,7 @@ fn soak(args: &Args) -> Report {
     let start_memory = memory();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.seconds);
-    let app = App::from_config_json(APP_CONFIG).expect("the soak's app config");
-    brp::pose::register(&app).expect("register the pose components");
+    let app = Host::from_config_json(APP_CONFIG).expect("the soak's app config");
     let ctx = Ctx {
         app: app.clone(),
         deadline,
@@ -1786,7 +1785,7 @@ fn soak(args: &Args) -> Report {
     };
     let writers = count(Role::Writer);
     println!(
-        "== soak: {} s, {} threads ({writers} writers, {} blocking pollers (+1 churner each), {} callback pollers), seed {}, App::update {}",
+        "== soak: {} s, {} threads ({writers} writers, {} blocking pollers (+1 churner each), {} callback pollers), seed {}, Host::update {}",
         args.seconds,
         args.threads,
         count(Role::BlockingPoller),

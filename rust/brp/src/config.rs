@@ -1,12 +1,13 @@
-//! Settings an [`App`](crate::App) is made with.
+//! Settings an [`Host`](crate::Host) is made with.
 
+use crate::error::{BrpError, BrpResult};
 use serde::Deserialize;
 
-/// Settings of an [`App`](crate::App), also accepted as JSON by the C and
+/// Settings of an [`Host`](crate::Host), also accepted as JSON by the C and
 /// Python constructors, e.g. `{"components": ["Position"], "auto_declare": true}`.
 ///
 /// Every limit is described in docs/limits.md with the error it gives.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Dynamic components to declare at start.
@@ -26,6 +27,14 @@ pub struct Config {
     /// The most entities one QUERY or POLL answer may hold; a larger answer
     /// is `INVALID_PARAMS` (narrow the query with `filter`).
     pub max_entities_per_response: usize,
+    /// Seconds of game time each [`Host::update`](crate::Host::update)
+    /// advances the clock by (`Time`, and so how often `FixedUpdate` runs);
+    /// `None`, the default, follows the real clock (docs/modules.md).
+    pub manual_time_step: Option<f64>,
+    /// Runs systems on Bevy's task pools (threads) instead of on the thread
+    /// that calls `update`, the default. Needs the crate's `multi_threaded`
+    /// feature.
+    pub multi_threaded: bool,
 }
 
 impl Default for Config {
@@ -37,18 +46,42 @@ impl Default for Config {
             max_components_per_request: 256,
             max_parked_polls_per_session: 1024,
             max_entities_per_response: 1_000_000,
+            manual_time_step: None,
+            multi_threaded: false,
         }
     }
 }
 
+/// The longest manual time step, in seconds: a day.
+const MAX_TIME_STEP: f64 = 86_400.0;
+
 impl Config {
+    /// Fails on a setting no app can be made with.
+    pub(crate) fn validate(&self) -> BrpResult<()> {
+        if let Some(step) = self.manual_time_step
+            && !(step > 0.0 && step <= MAX_TIME_STEP)
+        {
+            return Err(BrpError::invalid_params(format!(
+                "invalid app config: manual_time_step must be a number of seconds \
+                 in (0, {MAX_TIME_STEP}], not {step}"
+            )));
+        }
+        if self.multi_threaded && !cfg!(feature = "multi_threaded") {
+            return Err(BrpError::invalid_params(
+                "invalid app config: multi_threaded needs a libbrp built with \
+                 its `multi_threaded` feature",
+            ));
+        }
+        Ok(())
+    }
+
     /// Parses the JSON form; an empty string or `null` is the default.
-    pub fn from_json(text: &str) -> Result<Self, crate::BrpError> {
+    pub fn from_json(text: &str) -> BrpResult<Self> {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
         let invalid = |e: &dyn std::fmt::Display| {
-            crate::BrpError::invalid_params(format!("invalid app config: {e}"))
+            BrpError::invalid_params(format!("invalid app config: {e}"))
         };
         match serde_json::from_str(text).map_err(|e| invalid(&e))? {
             serde_json::Value::Null => Ok(Self::default()),

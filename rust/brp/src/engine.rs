@@ -2,7 +2,7 @@
 //! happen under it in order — answering requests, parking POLLs, waking them
 //! after every change, expiring their timeouts, closing.
 //!
-//! [`App`](crate::App) and [`Session`](crate::Session) are thin handles on
+//! [`Host`](crate::Host) and [`Session`](crate::Session) are thin handles on
 //! an engine (docs/architecture.md).
 
 use crate::config::Config;
@@ -11,10 +11,8 @@ use crate::methods::{self, Action, Call};
 use crate::params::Params;
 use crate::poll::{Completion, Fired, Owner, Parked, ParkedPoll, Poll};
 use crate::protocol::{Body, Response};
-use crate::world::Host;
+use crate::world::Ecs;
 use crate::world::touched::Touched;
-use bevy_ecs::schedule::Schedule;
-use bevy_ecs::world::World;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -39,7 +37,7 @@ pub(crate) struct Engine {
 /// What the engine's lock guards.
 pub(crate) struct State {
     /// The world and what answers requests against it.
-    pub(crate) host: Host,
+    pub(crate) host: Ecs,
     /// POLLs waiting for a change.
     parked: Parked,
     /// Set by [`Engine::close`]: new POLLs are refused.
@@ -58,11 +56,11 @@ const CHANGES_PER_CLEAR: usize = 16_384;
 
 impl Engine {
     /// An engine on a new world made with `config`.
-    pub(crate) fn new(config: Config) -> BrpResult<Self> {
+    pub(crate) fn new(config: Config, install: impl FnOnce(&mut bevy_app::App)) -> BrpResult<Self> {
         Ok(Self {
             max_request_bytes: config.max_request_bytes,
             state: Mutex::new(State {
-                host: Host::new(config)?,
+                host: Ecs::new(config, install)?,
                 parked: Parked::default(),
                 closed: false,
                 timer_running: false,
@@ -105,21 +103,21 @@ impl Engine {
     /// Runs one frame, `f`, under the lock: as [`mutate`](Self::mutate),
     /// and then clears the world's trackers (removal events), as a frame
     /// of a Bevy app does.
-    pub(crate) fn frame<R>(&self, f: impl FnOnce(&mut World, &mut Schedule) -> R) -> R {
+    pub(crate) fn frame<R>(&self, f: impl FnOnce(&mut Ecs) -> R) -> R {
         self.change(true, f)
     }
 
     /// Changes the world under the lock, then advances the change tick and
     /// wakes the POLLs the change satisfies.
-    pub(crate) fn mutate<R>(&self, f: impl FnOnce(&mut World, &mut Schedule) -> R) -> R {
+    pub(crate) fn mutate<R>(&self, f: impl FnOnce(&mut Ecs) -> R) -> R {
         self.change(false, f)
     }
 
-    fn change<R>(&self, frame: bool, f: impl FnOnce(&mut World, &mut Schedule) -> R) -> R {
+    fn change<R>(&self, frame: bool, f: impl FnOnce(&mut Ecs) -> R) -> R {
         let mut state = self.lock();
         let host = &mut state.host;
         host.touched = Touched::All;
-        let result = f(&mut host.world, &mut host.schedule);
+        let result = f(host);
         if frame {
             host.world.clear_trackers();
             state.changes_since_clear = 0;
@@ -209,7 +207,7 @@ impl Engine {
     fn execute(
         &self,
         call: &Call<'_>,
-        f: impl FnOnce(&mut Host, &Params) -> (bool, BrpResult<Body>),
+        f: impl FnOnce(&mut Ecs, &Params) -> (bool, BrpResult<Body>),
     ) -> BrpResult<Body> {
         let params = Params::read(call.params, call.method.params)?;
         let mut state = self.lock();
@@ -414,14 +412,14 @@ mod tests {
     fn removal_events_stay_bounded_without_update() {
         #[derive(bevy_ecs::component::Component)]
         struct Marker;
-        let engine = Engine::new(Config::default()).unwrap();
-        let entity = engine.mutate(|world, _| world.spawn_empty().id());
+        let engine = Engine::new(Config::default(), |_| {}).unwrap();
+        let entity = engine.mutate(|ecs| ecs.world.spawn_empty().id());
         for _ in 0..3 * CHANGES_PER_CLEAR {
-            engine.mutate(|world, _| {
-                world.entity_mut(entity).insert(Marker);
+            engine.mutate(|ecs| {
+                ecs.world.entity_mut(entity).insert(Marker);
             });
-            engine.mutate(|world, _| {
-                world.entity_mut(entity).remove::<Marker>();
+            engine.mutate(|ecs| {
+                ecs.world.entity_mut(entity).remove::<Marker>();
             });
         }
         let kept: usize = engine
@@ -441,7 +439,7 @@ mod tests {
             components: vec!["A".into(), "B".into()],
             ..Config::default()
         };
-        let engine = Arc::new(Engine::new(config).unwrap());
+        let engine = Arc::new(Engine::new(config, |_| {}).unwrap());
         let spawn =
             r#"{"id": 1, "request": "SPAWN", "params": {"components": {"A": {"JSON": "1"}}}}"#;
         assert!(request(&engine, spawn).contains("1v0"));

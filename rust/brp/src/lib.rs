@@ -2,7 +2,7 @@
 //! Protocol requests in the caller's process.
 //!
 //! ```
-//! let app = brp::App::new();
+//! let app = brp::Host::new();
 //! app.declare_component("Position").unwrap();
 //! let spawned = app.request(
 //!     r#"{"id": 1, "request": "SPAWN", "params": {"components": {
@@ -43,16 +43,16 @@ mod poll;
 mod engine;
 
 // The handles users hold.
-mod app;
+mod host;
 
 mod session;
 
-// The pose-streaming client, built on `App`.
+// The pose-streaming client, built on `Host`.
 pub mod pose;
 
-pub use app::App;
 pub use config::Config;
 pub use engine::WAIT_SLICE;
 pub use error::{BrpError, BrpResult, ErrorCode};
+pub use host::Host;
 pub use protocol::{Body, Response};
 pub use session::{Callback, Session};

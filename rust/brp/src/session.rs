@@ -1,4 +1,4 @@
-//! [`Session`]: one client's request-id scope and response queue on an [`App`].
+//! [`Session`]: one client's request-id scope and response queue on an [`Host`].
 //!
 //! Requests can be answered in place ([`Session::request`], which blocks
 //! while a POLL is parked) or submitted ([`Session::submit`]), whose
@@ -6,8 +6,8 @@
 //! callback. Side effects apply in submission order: a submitted request is
 //! carried out before `submit` returns; only POLLs wait.
 
-use crate::app::App;
 use crate::error::{BrpError, ErrorCode};
+use crate::host::Host;
 use crate::methods::{Action, Call};
 use crate::params::Params;
 use crate::poll::{Completion, Owner};
@@ -39,7 +39,7 @@ pub struct Session {
 }
 
 struct Inner {
-    app: App,
+    app: Host,
     owner: Owner,
     /// Set first thing by `close`; read under the engine's lock before a
     /// POLL parks, so none parks after `close` cancelled the session's POLLs.
@@ -58,7 +58,7 @@ struct Outbox {
     closed: bool,
 }
 
-impl App {
+impl Host {
     /// A new session: its own request-id scope and response queue.
     pub fn session(&self) -> Session {
         Session {
@@ -76,7 +76,7 @@ impl App {
 
 impl Session {
     /// The app this session talks to.
-    pub fn app(&self) -> &App {
+    pub fn app(&self) -> &Host {
         &self.inner.app
     }
 

@@ -5,7 +5,7 @@ use crate::entity_id;
 use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::params::{self, Params};
 use crate::protocol::{Body, body, ok};
-use crate::world::Host;
+use crate::world::Ecs;
 use crate::world::components::ComponentRef;
 use crate::world::query::{QuerySpec, Rows};
 use crate::world::value::{self, Bundle};
@@ -15,7 +15,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 /// PING: `{}` → `{"status": "OK"}`.
-pub(crate) fn ping(_: &mut Host, _: &Params) -> BrpResult<Body> {
+pub(crate) fn ping(_: &mut Ecs, _: &Params) -> BrpResult<Body> {
     ok()
 }
 
@@ -23,7 +23,7 @@ pub(crate) fn ping(_: &mut Host, _: &Params) -> BrpResult<Body> {
 ///
 /// Every named component must be present; otherwise the error lists the
 /// missing ones.
-pub(crate) fn get(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn get(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     let names = params.names("components")?;
     host.check_names(&names, "params.components")?;
     let components = names
@@ -70,7 +70,7 @@ pub(crate) fn get(host: &mut Host, params: &Params) -> BrpResult<Body> {
 
 /// QUERY: `{data, filter}` → `{"entities": [{"id", name: value, has-name: bool}]}`,
 /// ordered by entity id.
-pub(crate) fn query(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn query(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     let spec = QuerySpec::parse(params, host, false)?;
     let entities = spec.matches(host);
     host.check_rows(entities.len())?;
@@ -84,9 +84,9 @@ pub(crate) fn query(host: &mut Host, params: &Params) -> BrpResult<Body> {
 }
 
 /// SPAWN: `{components}` → `{"entity": "<id>"}`.
-pub(crate) fn spawn(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn spawn(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     let mut bundle = decode_all(host, params.object("components")?, None)?;
-    bundle.declare(&mut host.names, &mut host.world)?;
+    bundle.declare(host)?;
     let registry = host.registry.read();
     let mut entity = host.world.spawn_empty();
     bundle.insert(&mut entity, &registry);
@@ -106,7 +106,7 @@ pub(crate) fn spawn(host: &mut Host, params: &Params) -> BrpResult<Body> {
 
 /// DESTROY: `{entity}` → `{"status": "OK"}`. The entity's descendants
 /// (through `Children`) are destroyed with it, as Bevy's `despawn` does.
-pub(crate) fn destroy(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn destroy(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     let root = host.entity(params.str("entity")?)?.id();
     // Leaves first, so no despawn has children to despawn in turn: Bevy's
     // own despawn recurses once per level, and a deep hierarchy would
@@ -129,11 +129,11 @@ pub(crate) fn destroy(host: &mut Host, params: &Params) -> BrpResult<Body> {
 }
 
 /// INSERT: `{entity, components}` → `{"status": "OK"}`; replaces existing values.
-pub(crate) fn insert(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn insert(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     let components = params.object("components")?;
     let entity = host.entity(params.str("entity")?)?.id();
     let mut bundle = decode_all(host, components, Some(entity))?;
-    bundle.declare(&mut host.names, &mut host.world)?;
+    bundle.declare(host)?;
     let mut touched = host.start_touching();
     host.touching(&mut touched, &[entity]);
     let registry = host.registry.read();
@@ -145,7 +145,7 @@ pub(crate) fn insert(host: &mut Host, params: &Params) -> BrpResult<Body> {
 }
 
 /// REMOVE: `{entity, components}` → `{"status": "OK"}`; absent components are ignored.
-pub(crate) fn remove(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn remove(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     let names = params.names("components")?;
     host.check_count(names.len(), "params.components")?;
     let entity = host.entity(params.str("entity")?)?.id();
@@ -166,7 +166,7 @@ pub(crate) fn remove(host: &mut Host, params: &Params) -> BrpResult<Body> {
 
 /// REPARENT: `{entity, parent}` → `{"status": "OK"}`. `parent: null` makes the
 /// entity a root. The old parent's `Children` is updated in the same step.
-pub(crate) fn reparent(host: &mut Host, params: &Params) -> BrpResult<Body> {
+pub(crate) fn reparent(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     let entity = host.entity(params.str("entity")?)?.id();
     let parent = match params.get("parent") {
         Some(Value::String(parent)) => Some(host.entity(parent)?.id()),
@@ -201,7 +201,7 @@ pub(crate) fn reparent(host: &mut Host, params: &Params) -> BrpResult<Body> {
 /// Resolves and decodes every component of a SPAWN or INSERT, checking a
 /// new `ChildOf` against `entity` (`None` for a new entity). Changes nothing.
 fn decode_all(
-    host: &Host,
+    host: &Ecs,
     components: &Map<String, Value>,
     entity: Option<Entity>,
 ) -> BrpResult<Bundle> {
@@ -233,7 +233,7 @@ fn decode_all(
 
 /// Rejects `Children`, which the hierarchy derives from `ChildOf`.
 fn writable<'c>(
-    host: &Host,
+    host: &Ecs,
     component: &'c ComponentRef,
     name: &str,
 ) -> BrpResult<&'c ComponentRef> {
@@ -246,7 +246,7 @@ fn writable<'c>(
 }
 
 /// Fails if making `parent` the parent of `entity` would form a cycle.
-fn check_parent(host: &Host, entity: Option<Entity>, parent: Entity) -> BrpResult<()> {
+fn check_parent(host: &Ecs, entity: Option<Entity>, parent: Entity) -> BrpResult<()> {
     let Some(entity) = entity else { return Ok(()) };
     let id = entity_id::format(entity);
     if parent == entity {

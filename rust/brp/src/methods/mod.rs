@@ -10,11 +10,11 @@ mod handlers;
 use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::params::{Params, echo};
 use crate::protocol::{Body, Request, Response};
-use crate::world::Host;
+use crate::world::Ecs;
 use serde_json::value::RawValue;
 
 /// A request handler: reads params, acts on the world, returns the response.
-pub(crate) type Handler = fn(&mut Host, &Params) -> BrpResult<Body>;
+pub(crate) type Handler = fn(&mut Ecs, &Params) -> BrpResult<Body>;
 
 /// How a request is carried out.
 #[derive(Clone, Copy)]

@@ -19,7 +19,7 @@ pub(crate) use parked::{Completion, Fired, Owner, Parked, ParkedPoll};
 use crate::error::{BrpError, BrpResult};
 use crate::params::{Params, echo};
 use crate::protocol::{Body, body};
-use crate::world::Host;
+use crate::world::Ecs;
 use crate::world::query::{QuerySpec, Rows};
 use bevy_ecs::change_detection::Tick;
 use bevy_ecs::component::ComponentId;
@@ -78,7 +78,7 @@ pub(crate) struct Poll {
 
 impl Poll {
     /// Reads `{data, filter, watermark, timeout_ms}`.
-    pub(crate) fn parse(params: &Params, host: &Host) -> BrpResult<Self> {
+    pub(crate) fn parse(params: &Params, host: &Ecs) -> BrpResult<Self> {
         let watermark = match params.get("watermark") {
             None => None,
             Some(Value::String(text)) => Some(Watermark::parse(text)?),
@@ -103,7 +103,7 @@ impl Poll {
     }
 
     /// The answer, if the POLL should answer now; `None` to stay parked.
-    pub(crate) fn answer(&mut self, host: &mut Host) -> BrpResult<Option<Body>> {
+    pub(crate) fn answer(&mut self, host: &mut Ecs) -> BrpResult<Option<Body>> {
         let now = host.world.change_tick();
         let query = match &mut self.query {
             Some(query) => query,
@@ -190,7 +190,7 @@ impl Poll {
     }
 
     /// Hashes which entities match and which optional components they have.
-    fn digest(&self, host: &Host, entities: &[Entity]) -> u64 {
+    fn digest(&self, host: &Ecs, entities: &[Entity]) -> u64 {
         let mut hasher = DefaultHasher::new();
         for entity in entities.iter().filter_map(|&e| host.visible(e)) {
             entity.id().hash(&mut hasher);

@@ -9,7 +9,7 @@
 use super::Poll;
 use crate::error::{BrpError, ErrorCode};
 use crate::protocol::{Body, Response};
-use crate::world::Host;
+use crate::world::Ecs;
 use crate::world::touched::Touched;
 use bevy_ecs::component::ComponentId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -148,7 +148,7 @@ impl Parked {
 
     /// Re-evaluates, against the world of `host` as it is now, every parked
     /// POLL that watches a component the last change touched.
-    pub(crate) fn wake(&mut self, host: &mut Host, touched: &Touched) -> Fired {
+    pub(crate) fn wake(&mut self, host: &mut Ecs, touched: &Touched) -> Fired {
         let mut fired = Fired::default();
         let keys: BTreeSet<u64> = match touched {
             Touched::All => self.polls.keys().copied().collect(),

@@ -1,22 +1,15 @@
 //! Applying frames to the world: the one code path of the client and of
 //! [`push_frame`].
 
-use super::components::{PoseLandmarks, PoseNotDetected};
 use super::config::Target;
 use super::frame::Frame;
-use crate::app::App;
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult, ErrorCode};
+use crate::host::Host;
+use crate::world::pose::{PoseLandmarks, PoseNotDetected};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::name::Name;
 use bevy_ecs::world::{EntityRef, World};
-
-/// Registers the pose components with `app`, so requests find them by name.
-/// Registering again is a no-op.
-pub fn register(app: &App) -> BrpResult<()> {
-    app.register_type::<PoseLandmarks>()?;
-    app.register_type::<PoseNotDetected>()
-}
 
 /// Decodes `bytes` as a controller's frame (FlatBuffers or JSON, see
 /// [`Frame::decode`]) and applies it to `target`, exactly as a
@@ -26,9 +19,8 @@ pub fn register(app: &App) -> BrpResult<()> {
 /// ([`ErrorCode::InvalidParams`]) or the target entity does not exist or is
 /// not visible to requests ([`ErrorCode::EntityNotFound`], as GET says of
 /// it).
-pub fn push_frame(app: &App, target: &Target, bytes: &[u8]) -> BrpResult<()> {
+pub fn push_frame(app: &Host, target: &Target, bytes: &[u8]) -> BrpResult<()> {
     let frame = Frame::decode(bytes)?;
-    register(app)?;
     Applier::new(target.clone()).apply(app, frame)
 }
 
@@ -50,7 +42,7 @@ impl Applier {
     /// clears [`PoseNotDetected`]; `Empty` does the opposite. Only entities
     /// visible to requests are targets: the world's own (resource, observer)
     /// entities do not exist as far as poses go, as for GET.
-    pub(crate) fn apply(&mut self, app: &App, frame: Frame) -> BrpResult<()> {
+    pub(crate) fn apply(&mut self, app: &Host, frame: Frame) -> BrpResult<()> {
         app.with_visible_world_mut(|world, visible| {
             let entity = self.resolve(world, visible)?;
             let missing = || {

@@ -1,14 +1,14 @@
 //! [`PoseClient`]: connects to a controller's WebSocket server and applies
 //! every pose it sends to the world.
 
-use super::apply::{self, Applier};
+use super::apply::Applier;
 use super::config::{ClientConfig, OVERSIZE_FACTOR};
 use super::event::{FrameEvent, FrameObserver};
 use super::frame::Frame;
 use super::stats::{ConnectionState, Recorder, Stats};
 use super::tls;
-use crate::app::App;
 use crate::error::{BrpError, BrpResult};
+use crate::host::Host;
 use crate::params::echo;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::cell::Cell;
@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
-/// A pose stream from one controller into one [`App`].
+/// A pose stream from one controller into one [`Host`].
 ///
 /// Everything runs on one thread of a tokio runtime the client owns: it
 /// reads every frame already in the socket, keeps the newest, decodes it and
@@ -75,7 +75,7 @@ impl PoseClient {
     /// Fails at once on settings that can never work (a bad URL, header,
     /// CA certificate or number); connection failures are retried and
     /// reported in [`stats`](Self::stats) instead.
-    pub fn start(app: &App, config: ClientConfig) -> BrpResult<Self> {
+    pub fn start(app: &Host, config: ClientConfig) -> BrpResult<Self> {
         Self::launch(app, config, None)
     }
 
@@ -90,18 +90,21 @@ impl PoseClient {
     /// [`stop`](Self::stop) returns; a panic in it is caught and reported as
     /// `last_error`.
     pub fn start_with_observer(
-        app: &App,
+        app: &Host,
         config: ClientConfig,
         observer: FrameObserver,
     ) -> BrpResult<Self> {
         Self::launch(app, config, Some(observer))
     }
 
-    fn launch(app: &App, config: ClientConfig, observer: Option<FrameObserver>) -> BrpResult<Self> {
+    fn launch(
+        app: &Host,
+        config: ClientConfig,
+        observer: Option<FrameObserver>,
+    ) -> BrpResult<Self> {
         config.validate()?;
         let request = handshake_request(&config)?;
         let connector = tls::connector(&config)?;
-        apply::register(app)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("brp-pose-net")
@@ -142,7 +145,7 @@ impl PoseClient {
     /// nothing more.
     ///
     /// Waits for a frame being applied, so it must not be called while the
-    /// calling thread holds the app (e.g. inside [`App::with_world_mut`]).
+    /// calling thread holds the app (e.g. inside [`Host::with_world_mut`]).
     /// Called from a POLL completion that this client's own frame fired
     /// (which runs on its network thread), it does not wait.
     pub fn stop(&self) {
@@ -230,7 +233,7 @@ struct Connection {
     connector: Connector,
     applier: Applier,
     config: ClientConfig,
-    app: App,
+    app: Host,
     shared: Arc<Shared>,
 }
 

@@ -12,10 +12,10 @@
 //! once stored (a landmark value as `f32`: `1e300` is out of range), and
 //! error messages quote no more than 80 characters of the frame.
 
-use super::components::{Landmark, PoseLandmarks};
 use super::schema;
 use crate::error::BrpError;
 use crate::params::{echo, kind, raw_kind};
+use crate::world::pose::{Landmark, PoseLandmarks};
 use flatbuffers::FlatBufferBuilder;
 use serde::Serialize;
 use serde::de::IgnoredAny;

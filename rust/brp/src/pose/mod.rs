@@ -14,7 +14,7 @@
 //!
 //! ```
 //! use brp::pose::{Target, push_frame};
-//! let app = brp::App::new();
+//! let app = brp::Host::new();
 //! let frame = r#"{"timestamp": 1.0, "landmarks": [{"x": 0.5, "y": 0.5, "z": 0.0}]}"#;
 //! push_frame(&app, &Target::default(), frame.as_bytes()).unwrap();
 //! let answer = app.request(r#"{"id": 1, "request": "QUERY", "params": {"data":
@@ -24,7 +24,6 @@
 
 mod apply;
 mod client;
-mod components;
 mod config;
 mod event;
 #[allow(
@@ -41,9 +40,9 @@ mod frame;
 mod stats;
 mod tls;
 
-pub use apply::{push_frame, register};
+pub use crate::world::pose::{Landmark, PoseLandmarks, PoseNotDetected};
+pub use apply::push_frame;
 pub use client::PoseClient;
-pub use components::{Landmark, PoseLandmarks, PoseNotDetected};
 pub use config::{Backoff, ClientConfig, OVERSIZE_FACTOR, Target};
 /// The code `flatc` generates from `schema/detection.fbs` (readers,
 /// builders and the verifier of `DetectionMessage`).

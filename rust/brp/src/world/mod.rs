@@ -3,6 +3,9 @@
 //! requests, POLL or locking (docs/architecture.md).
 
 pub(crate) mod components;
+pub(crate) mod contents;
+pub(crate) mod frame;
+pub(crate) mod pose;
 pub(crate) mod query;
 pub(crate) mod touched;
 pub(crate) mod value;
@@ -17,29 +20,27 @@ use bevy_ecs::name::Name;
 use bevy_ecs::observer::Observer;
 use bevy_ecs::reflect::AppTypeRegistry;
 use bevy_ecs::resource::IsResource;
-use bevy_ecs::schedule::Schedule;
+use bevy_ecs::system::SystemIdMarker;
 use bevy_ecs::world::{EntityRef, World};
 use bevy_reflect::GetTypeRegistration;
 use bevy_transform::components::{GlobalTransform, Transform};
-use components::ComponentNames;
+use components::{ComponentNames, ComponentRef};
 use std::collections::HashSet;
 use touched::{KnownHooks, Touched};
 
 /// A world and everything needed to answer requests against it.
-pub(crate) struct Host {
+pub(crate) struct Ecs {
     /// The ECS world.
     pub world: World,
     /// Reflection data of the Rust component types.
     pub registry: AppTypeRegistry,
     /// Name → component index.
     pub names: ComponentNames,
-    /// The systems [`App::update`](crate::App::update) runs.
-    pub schedule: Schedule,
     /// The settings the app was made with.
     pub config: Config,
     /// Components of the world's own bookkeeping entities (resources,
-    /// observers), which requests neither see nor touch.
-    pub hidden: [ComponentId; 2],
+    /// observers, registered systems), which requests neither see nor touch.
+    pub hidden: [ComponentId; 3],
     /// What the current write touched; the engine resets it to
     /// [`Touched::All`] before each write, and handlers narrow it.
     pub touched: Touched,
@@ -48,16 +49,22 @@ pub(crate) struct Host {
     pub tracking: bool,
     /// The hooks whose effects are known or not.
     pub hooks: KnownHooks,
+    /// The executors `update` runs the schedules on.
+    executors: frame::Executors,
 }
 
-impl Host {
-    /// A world with `Name`, `ChildOf`, `Children`, `Transform` and
-    /// `GlobalTransform` registered and `config.components` declared.
-    pub(crate) fn new(config: Config) -> BrpResult<Self> {
-        let mut world = World::new();
+impl Ecs {
+    /// The world of a Bevy app built with the built-in contents and
+    /// `install`'s plugins ([`contents::build`]), with `config.components`
+    /// declared.
+    pub(crate) fn new(config: Config, install: impl FnOnce(&mut bevy_app::App)) -> BrpResult<Self> {
+        config.validate()?;
+        let mut world = contents::build(&config, install)?;
+        let registry = world.resource::<AppTypeRegistry>().clone();
         let hidden = [
             world.register_component::<IsResource>(),
             world.register_component::<Observer>(),
+            world.register_component::<SystemIdMarker>(),
         ];
         let hierarchy = [
             world.register_component::<ChildOf>(),
@@ -65,48 +72,55 @@ impl Host {
         ];
         let mut host = Self {
             world,
-            registry: AppTypeRegistry::default(),
+            registry,
             names: ComponentNames::default(),
-            schedule: Schedule::default(),
             config: Config::default(),
             hidden,
             touched: Touched::All,
             tracking: false,
             hooks: KnownHooks {
                 hierarchy,
-                opaque: HashSet::new(),
+                hookless: HashSet::new(),
             },
+            executors: frame::Executors::new(config.multi_threaded),
         };
-        {
-            let mut registry = host.registry.write();
-            registry.register::<Name>();
-            registry.register::<ChildOf>();
-            registry.register::<Children>();
-            registry.register::<Transform>();
-            registry.register::<GlobalTransform>();
-        }
         host.index_types()?;
+        host.hookless::<Name>();
+        host.hookless::<Transform>();
+        host.hookless::<GlobalTransform>();
+        host.hookless::<pose::PoseLandmarks>();
+        host.hookless::<pose::PoseNotDetected>();
         for name in &config.components {
-            host.names.declare(&mut host.world, name)?;
+            host.declare_component(name)?;
         }
         host.config = config;
         Ok(host)
+    }
+
+    /// Runs one frame of the app (see [`frame::run`]).
+    pub(crate) fn run_frame(&mut self) -> BrpResult<()> {
+        frame::run(&mut self.world, &mut self.executors)
     }
 
     /// Registers the reflected component type `T` and indexes its names.
     pub(crate) fn register_type<T: Component + GetTypeRegistration>(&mut self) -> BrpResult<()> {
         self.registry.write().register::<T>();
         self.index_types()?;
+        self.hookless::<T>();
+        Ok(())
+    }
+
+    /// Notes that `T` has no hooks, if so.
+    fn hookless<T: Component>(&mut self) {
         let hooked = T::on_add().is_some()
             || T::on_insert().is_some()
             || T::on_discard().is_some()
             || T::on_remove().is_some()
             || T::on_despawn().is_some();
-        if hooked {
+        if !hooked {
             let id = self.world.register_component::<T>();
-            self.hooks.opaque.insert(id);
+            self.hooks.hookless.insert(id);
         }
-        Ok(())
     }
 
     /// An empty record of what a write touches, or [`Touched::All`] when no
@@ -119,16 +133,23 @@ impl Host {
         }
     }
 
-    /// What the entities `entities` hold now, for [`Host::touched`].
+    /// What the entities `entities` hold now, for [`Ecs::touched`].
     pub(crate) fn touching(&self, touched: &mut Touched, entities: &[Entity]) {
         for &entity in entities {
             touched.entity(&self.world, entity, &self.hooks);
         }
     }
 
-    /// Declares the dynamic component `name` (see [`App::declare_component`](crate::App::declare_component)).
+    /// Declares the dynamic component `name` (see [`Host::declare_component`](crate::Host::declare_component)).
     pub(crate) fn declare_component(&mut self, name: &str) -> BrpResult<()> {
-        self.names.declare(&mut self.world, name).map(drop)
+        self.declare_dynamic(name).map(drop)
+    }
+
+    /// Declares the dynamic component `name`, which has no hooks.
+    pub(crate) fn declare_dynamic(&mut self, name: &str) -> BrpResult<ComponentRef> {
+        let component = self.names.declare(&mut self.world, name)?;
+        self.hooks.hookless.insert(component.id);
+        Ok(component)
     }
 
     fn index_types(&mut self) -> BrpResult<()> {

@@ -4,7 +4,7 @@
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
 use crate::params::{self, Params};
-use crate::world::Host;
+use crate::world::Ecs;
 use crate::world::components::ComponentRef;
 use crate::world::value;
 use bevy_ecs::entity::Entity;
@@ -43,7 +43,7 @@ pub(crate) struct QuerySpec {
 impl QuerySpec {
     /// Parses `params.data` and `params.filter`; `filter.changed` only when
     /// `allow_changed` (POLL).
-    pub(crate) fn parse(params: &Params, host: &Host, allow_changed: bool) -> BrpResult<Self> {
+    pub(crate) fn parse(params: &Params, host: &Ecs, allow_changed: bool) -> BrpResult<Self> {
         let names = &host.names;
         let empty = Map::new();
         let data = match params.get("data") {
@@ -133,14 +133,14 @@ impl QuerySpec {
     }
 
     /// The matching entities, ordered by id.
-    pub(crate) fn matches(&self, host: &mut Host) -> Vec<Entity> {
+    pub(crate) fn matches(&self, host: &mut Ecs) -> Vec<Entity> {
         let mut query = self.query(host);
         Self::matches_of(&mut query, host)
     }
 
     /// The ECS query that selects the matching entities; keeping it saves
     /// rebuilding it for every evaluation (a parked POLL does).
-    pub(crate) fn query(&self, host: &mut Host) -> QueryState<Entity> {
+    pub(crate) fn query(&self, host: &mut Ecs) -> QueryState<Entity> {
         let mut builder = QueryBuilder::<Entity>::new(&mut host.world);
         for component in self
             .components
@@ -160,14 +160,14 @@ impl QuerySpec {
     }
 
     /// The entities `query` (from [`QuerySpec::query`]) matches, ordered by id.
-    pub(crate) fn matches_of(query: &mut QueryState<Entity>, host: &Host) -> Vec<Entity> {
+    pub(crate) fn matches_of(query: &mut QueryState<Entity>, host: &Ecs) -> Vec<Entity> {
         let mut entities: Vec<Entity> = query.iter(&host.world).collect();
         entities.sort_unstable_by_key(|e| (e.index_u32(), e.generation().to_bits()));
         entities
     }
 
     /// The result rows of `entities`, written as a JSON list when serialized.
-    pub(crate) fn rows<'a>(&'a self, host: &'a Host, entities: &'a [Entity]) -> Rows<'a> {
+    pub(crate) fn rows<'a>(&'a self, host: &'a Ecs, entities: &'a [Entity]) -> Rows<'a> {
         Rows {
             spec: self,
             host,
@@ -180,7 +180,7 @@ impl QuerySpec {
 /// values and `has` flags, written straight to the output.
 pub(crate) struct Rows<'a> {
     spec: &'a QuerySpec,
-    host: &'a Host,
+    host: &'a Ecs,
     entities: &'a [Entity],
 }
 

@@ -25,7 +25,8 @@ impl Touched {
     /// Adds every component `entity` has now. Components whose hooks or
     /// observers may change other entities make it [`Touched::All`], except
     /// the hierarchy's, whose effect is known: the related entity's
-    /// `ChildOf` or `Children`.
+    /// `ChildOf` or `Children`. A component not known to be without hooks
+    /// counts as hooked when the entity's archetype has hooks.
     pub(crate) fn entity(&mut self, world: &World, entity: Entity, known: &KnownHooks) {
         let Self::Components(set) = self else { return };
         let Ok(entity) = world.get_entity(entity) else {
@@ -37,9 +38,15 @@ impl Touched {
             || archetype.has_discard_observer()
             || archetype.has_remove_observer()
             || archetype.has_despawn_observer();
+        let hooked = archetype.has_add_hook()
+            || archetype.has_insert_hook()
+            || archetype.has_discard_hook()
+            || archetype.has_remove_hook()
+            || archetype.has_despawn_hook();
         let mut hierarchy = false;
         for id in archetype.iter_components() {
-            if known.opaque.contains(&id) || observed {
+            let known_hooks = known.hierarchy.contains(&id) || known.hookless.contains(&id);
+            if observed || (hooked && !known_hooks) {
                 *self = Self::All;
                 return;
             }
@@ -57,7 +64,8 @@ impl Touched {
 pub(crate) struct KnownHooks {
     /// `ChildOf` and `Children`: their hooks change only each other.
     pub(crate) hierarchy: [ComponentId; 2],
-    /// Registered Rust types with hooks of their own, whose effects are
-    /// unknown.
-    pub(crate) opaque: HashSet<ComponentId>,
+    /// Components known to have no hooks: the dynamic ones, and the Rust
+    /// types checked when registered. Any other component of an archetype
+    /// with hooks may be the one whose hooks have unknown effects.
+    pub(crate) hookless: HashSet<ComponentId>,
 }

@@ -8,13 +8,13 @@
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
 use crate::params::echo;
-use crate::world::components::{ComponentNames, ComponentRef, Kind};
+use crate::world::components::{ComponentRef, Kind};
 use bevy_ecs::component::ComponentId;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::ChildOf;
 use bevy_ecs::ptr::OwningPtr;
 use bevy_ecs::reflect::ReflectComponent;
-use bevy_ecs::world::{EntityRef, EntityWorldMut, World};
+use bevy_ecs::world::{EntityRef, EntityWorldMut};
 use bevy_reflect::serde::{
     ReflectDeserializerProcessor, ReflectSerializerProcessor, TypedReflectDeserializer,
     TypedReflectSerializer,
@@ -85,13 +85,9 @@ impl Bundle {
     /// Declares the dynamic components the bundle names but the world does
     /// not know yet. Called only once the whole request is known to succeed,
     /// so a failed request declares nothing.
-    pub(crate) fn declare(
-        &mut self,
-        names: &mut ComponentNames,
-        world: &mut World,
-    ) -> BrpResult<()> {
+    pub(crate) fn declare(&mut self, host: &mut super::Ecs) -> BrpResult<()> {
         for (name, value) in std::mem::take(&mut self.undeclared) {
-            let component = names.declare(world, &name)?;
+            let component = host.declare_dynamic(&name)?;
             self.dynamic.push((component.id, value));
         }
         Ok(())

@@ -1,12 +1,12 @@
-//! The App's behaviour beyond single requests: declared components, config,
+//! The Host's behaviour beyond single requests: declared components, config,
 //! registered Rust types, update, change ticks, threads.
 
 use bevy_ecs::prelude::*;
 use bevy_reflect::Reflect;
-use brp::{App, Config, ErrorCode};
+use brp::{Config, ErrorCode, Host};
 use serde_json::{Value, json};
 
-fn call(app: &App, request: Value) -> Value {
+fn call(app: &Host, request: Value) -> Value {
     serde_json::from_str(&app.request(&request.to_string())).expect("responses are JSON")
 }
 
@@ -23,14 +23,14 @@ struct Health(f32);
 #[test]
 fn app_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}
-    assert_send_sync::<App>();
+    assert_send_sync::<Host>();
     fn assert_send_sync_session<T: Send + Sync>() {}
     assert_send_sync_session::<brp::Session>();
 }
 
 #[test]
 fn declaring_twice_is_idempotent_and_collisions_are_errors() {
-    let app = App::new();
+    let app = Host::new();
     app.declare_component("Position").unwrap();
     app.declare_component("Position").unwrap();
     for (name, message) in [
@@ -53,7 +53,7 @@ fn declaring_twice_is_idempotent_and_collisions_are_errors() {
 
 #[test]
 fn config_declares_components_and_rejects_unknown_settings() {
-    let app = App::from_config_json(r#"{"components": ["Position"]}"#).unwrap();
+    let app = Host::from_config_json(r#"{"components": ["Position"]}"#).unwrap();
     let spawned = call(
         &app,
         json!({"id": 1, "request": "SPAWN", "params": {"components": {"Position": {"JSON": "[1]"}}}}),
@@ -65,22 +65,22 @@ fn config_declares_components_and_rejects_unknown_settings() {
         "{",
         r#"{"components": ["a b"]}"#,
     ] {
-        assert!(App::from_config_json(bad).is_err(), "{bad}");
+        assert!(Host::from_config_json(bad).is_err(), "{bad}");
     }
-    assert!(App::from_config_json("").is_ok());
-    assert!(App::from_config_json("null").is_ok());
+    assert!(Host::from_config_json("").is_ok());
+    assert!(Host::from_config_json("null").is_ok());
 }
 
 #[test]
 fn strict_by_default_and_auto_declare_on_request() {
     let spawn = json!({"id": 1, "request": "SPAWN", "params": {"components": {"Velocity": {"JSON": "{\"dx\": 1}"}}}});
-    let strict = App::new();
+    let strict = Host::new();
     assert_eq!(
         error_code(&call(&strict, spawn.clone())),
         i64::from(ErrorCode::ComponentError)
     );
 
-    let lenient = App::with_config(Config {
+    let lenient = Host::with_config(Config {
         auto_declare: true,
         ..Config::default()
     })
@@ -111,7 +111,7 @@ fn registered_rust_types_are_addressable_and_can_be_ambiguous() {
         #[reflect(Component)]
         pub(crate) struct Health(pub u8);
     }
-    let app = App::new();
+    let app = Host::new();
     app.register_type::<Health>().unwrap();
     let spawned = call(
         &app,
@@ -148,7 +148,7 @@ fn registered_rust_types_are_addressable_and_can_be_ambiguous() {
 
 #[test]
 fn a_type_cannot_take_a_declared_name() {
-    let app = App::new();
+    let app = Host::new();
     app.declare_component("Health").unwrap();
     assert_eq!(
         app.register_type::<Health>().unwrap_err().code,
@@ -158,9 +158,9 @@ fn a_type_cannot_take_a_declared_name() {
 
 #[test]
 fn update_runs_systems_and_requests_see_their_changes() {
-    let app = App::new();
+    let app = Host::new();
     app.register_type::<Health>().unwrap();
-    app.add_systems(|mut query: Query<&mut Health>| {
+    app.add_systems(bevy_app::Update, |mut query: Query<&mut Health>| {
         for mut health in &mut query {
             health.0 += 1.0;
         }
@@ -180,8 +180,8 @@ fn update_runs_systems_and_requests_see_their_changes() {
 
 #[test]
 fn a_panicking_system_is_an_error_not_a_crash() {
-    let app = App::new();
-    app.add_systems(|| panic!("system failure"));
+    let app = Host::new();
+    app.add_systems(bevy_app::Update, || panic!("system failure"));
     assert_eq!(app.update().unwrap_err().code, ErrorCode::InternalError);
     assert_eq!(
         call(&app, json!({"id": 1, "request": "PING"}))["response"]["status"],
@@ -191,7 +191,7 @@ fn a_panicking_system_is_an_error_not_a_crash() {
 
 #[test]
 fn mutations_advance_the_change_tick_and_failures_do_not() {
-    let app = App::new();
+    let app = Host::new();
     let tick = || app.read(|world| world.read_change_tick().get());
     let start = tick();
     call(&app, json!({"id": 1, "request": "PING"}));
@@ -218,7 +218,7 @@ fn mutations_advance_the_change_tick_and_failures_do_not() {
 fn threads_share_one_app_and_every_insert_lands() {
     const THREADS: usize = 8;
     const INSERTS: usize = 200;
-    let app = App::from_config_json(r#"{"components": ["Counter"]}"#).unwrap();
+    let app = Host::from_config_json(r#"{"components": ["Counter"]}"#).unwrap();
     let entities: Vec<String> = (0..THREADS)
         .map(|_| {
             let spawned = call(
@@ -255,7 +255,7 @@ fn threads_share_one_app_and_every_insert_lands() {
 
 #[test]
 fn sessions_scope_ids_independently() {
-    let app = App::new();
+    let app = Host::new();
     let (a, b) = (app.session(), app.session());
     let ping = r#"{"id": 1, "request": "PING"}"#;
     assert_eq!(a.request(ping), r#"{"id":1,"response":{"status":"OK"}}"#);

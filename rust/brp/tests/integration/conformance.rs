@@ -2,7 +2,7 @@
 //! Python suites run the same files; the matching rules are in that
 //! folder's README).
 
-use brp::{App, Config};
+use brp::{Config, Host};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -52,7 +52,7 @@ fn conformance_vectors() {
         let text = std::fs::read_to_string(&file).expect("readable vector file");
         let vectors: Value = serde_json::from_str(&text).expect("vector file is JSON");
         let config: Config = serde_json::from_value(vectors["config"].clone()).unwrap_or_default();
-        let app = App::with_config(config).expect("valid config");
+        let app = Host::with_config(config).expect("valid config");
         let steps = vectors["steps"].as_array().expect("steps");
         for (n, step) in steps.iter().enumerate() {
             let request = match &step["request_text"] {

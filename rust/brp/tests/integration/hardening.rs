@@ -1,17 +1,17 @@
 //! Input sized or shaped to exhaust the host process: each is refused or
 //! handled without recursion or unbounded allocation (docs/limits.md).
 
-use brp::{App, Config, ErrorCode};
+use brp::{Config, ErrorCode, Host};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::time::Duration;
 
-fn call(app: &App, request: Value) -> Value {
+fn call(app: &Host, request: Value) -> Value {
     serde_json::from_str(&app.request(&request.to_string())).expect("responses are JSON")
 }
 
-fn spawn(app: &App, components: Value) -> String {
+fn spawn(app: &Host, components: Value) -> String {
     let answer = call(
         app,
         json!({"id": 1, "request": "SPAWN", "params": {"components": components}}),
@@ -24,7 +24,7 @@ fn spawn(app: &App, components: Value) -> String {
 
 #[test]
 fn destroying_a_deep_hierarchy_does_not_overflow_the_stack() {
-    let app = App::new();
+    let app = Host::new();
     let root = spawn(&app, json!({"Name": {"JSON": "\"root\""}}));
     let mut parent = root.clone();
     for _ in 0..20_000 {
@@ -44,7 +44,7 @@ fn destroying_a_deep_hierarchy_does_not_overflow_the_stack() {
 
 #[test]
 fn a_spawn_of_many_new_components_makes_one_archetype_not_one_per_component() {
-    let app = App::with_config(Config {
+    let app = Host::with_config(Config {
         auto_declare: true,
         ..Config::default()
     })
@@ -72,7 +72,7 @@ fn a_spawn_of_many_new_components_makes_one_archetype_not_one_per_component() {
 
 #[test]
 fn a_request_over_the_component_limit_is_refused_and_declares_nothing() {
-    let app = App::with_config(Config {
+    let app = Host::with_config(Config {
         auto_declare: true,
         max_components_per_request: 8,
         ..Config::default()
@@ -109,7 +109,7 @@ fn a_request_over_the_component_limit_is_refused_and_declares_nothing() {
 
 #[test]
 fn failed_spawns_with_auto_declare_leave_no_names_behind() {
-    let app = App::with_config(Config {
+    let app = Host::with_config(Config {
         auto_declare: true,
         ..Config::default()
     })
@@ -133,7 +133,7 @@ fn failed_spawns_with_auto_declare_leave_no_names_behind() {
 
 #[test]
 fn a_request_longer_than_the_limit_is_refused_unread() {
-    let app = App::with_config(Config {
+    let app = Host::with_config(Config {
         max_request_bytes: 64,
         ..Config::default()
     })
@@ -172,7 +172,7 @@ fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'stati
 
 #[test]
 fn a_callback_that_submits_the_next_request_is_not_reentered() {
-    let app = App::new();
+    let app = Host::new();
     let session = Arc::new(app.session());
     let (done, finished) = mpsc::channel();
     let depth = Arc::new(AtomicUsize::new(0));
@@ -200,7 +200,7 @@ fn a_callback_that_submits_the_next_request_is_not_reentered() {
 #[test]
 fn callbacks_that_close_each_others_sessions_do_not_deadlock() {
     finishes("two callbacks closing each other's sessions", || {
-        let app = App::new();
+        let app = Host::new();
         let a = Arc::new(app.session());
         let b = Arc::new(app.session());
         let barrier = Arc::new(Barrier::new(2));
@@ -220,7 +220,7 @@ fn callbacks_that_close_each_others_sessions_do_not_deadlock() {
 
 #[test]
 fn closing_a_session_while_its_poll_parks_always_cancels_the_poll() {
-    let app = App::from_config_json(r#"{"components": ["Position"]}"#).unwrap();
+    let app = Host::from_config_json(r#"{"components": ["Position"]}"#).unwrap();
     spawn(&app, json!({"Position": {"JSON": "1"}}));
     let first = call(
         &app,
@@ -250,7 +250,7 @@ fn closing_a_session_while_its_poll_parks_always_cancels_the_poll() {
 
 #[test]
 fn error_messages_do_not_echo_unbounded_input() {
-    let app = App::new();
+    let app = Host::new();
     let long = "7".repeat(100_000);
     for request in [
         json!({"id": 1, "request": "GET", "params": {"entity": format!("{long}v0"), "components": []}}),
@@ -279,7 +279,7 @@ fn error_messages_do_not_echo_unbounded_input() {
 
 #[test]
 fn numbers_read_back_exactly_as_written() {
-    let app = App::from_config_json(r#"{"components": ["Position"]}"#).unwrap();
+    let app = Host::from_config_json(r#"{"components": ["Position"]}"#).unwrap();
     let text = "5.236670784853995e-205"; // once read one ulp off
     let entity = spawn(&app, json!({"Position": {"JSON": text}}));
     let answer = call(

@@ -68,7 +68,7 @@ fn every_module_imports_only_the_layers_below_it() {
         for file in module_files {
             for used in uses(&fs::read_to_string(&file).unwrap()) {
                 let Some(used_level) = layers.iter().position(|m| *m == used) else {
-                    continue; // a re-export at the crate root, e.g. `crate::App`
+                    continue; // a re-export at the crate root, e.g. `crate::Host`
                 };
                 if used_level >= level && used != *module {
                     upward.push(format!("{} uses crate::{used}", file.display()));

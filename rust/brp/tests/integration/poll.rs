@@ -1,7 +1,7 @@
 //! POLL, watermarks and asynchronous sessions. Waits are bounded only to
 //! detect hangs; nothing here asserts how long anything takes.
 
-use brp::{App, ErrorCode};
+use brp::{ErrorCode, Host};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -9,15 +9,15 @@ use std::time::Duration;
 /// Long enough never to expire on a working machine; only stops a hang.
 const HANG: Duration = Duration::from_secs(30);
 
-fn app() -> App {
-    App::from_config_json(r#"{"components": ["Position", "Player", "Counter"]}"#).unwrap()
+fn app() -> Host {
+    Host::from_config_json(r#"{"components": ["Position", "Player", "Counter"]}"#).unwrap()
 }
 
-fn call(app: &App, request: Value) -> Value {
+fn call(app: &Host, request: Value) -> Value {
     serde_json::from_str(&app.request(&request.to_string())).unwrap()
 }
 
-fn spawn(app: &App, components: Value) -> String {
+fn spawn(app: &Host, components: Value) -> String {
     let response = call(
         app,
         json!({"id": 0, "request": "SPAWN", "params": {"components": components}}),
@@ -28,7 +28,7 @@ fn spawn(app: &App, components: Value) -> String {
         .to_owned()
 }
 
-fn insert(app: &App, entity: &str, name: &str, value: Value) {
+fn insert(app: &Host, entity: &str, name: &str, value: Value) {
     let response = call(
         app,
         json!({"id": 0, "request": "INSERT", "params": {"entity": entity, "components": {name: {"JSON": value.to_string()}}}}),
@@ -48,7 +48,7 @@ fn received(session: &brp::Session) -> Value {
 }
 
 /// POLLs `params` with a null watermark and returns the watermark.
-fn first_watermark(app: &App, params: &Value) -> String {
+fn first_watermark(app: &Host, params: &Value) -> String {
     let answer: Value = serde_json::from_str(&app.request(&poll(1, params.clone()))).unwrap();
     answer["response"]["watermark"]
         .as_str()
@@ -356,11 +356,14 @@ fn update_and_direct_world_changes_wake_polls() {
     struct Ticks(u32);
     let app = app();
     app.register_type::<Ticks>().unwrap();
-    app.add_systems(|mut query: bevy_ecs::system::Query<&mut Ticks>| {
-        for mut ticks in &mut query {
-            ticks.0 += 1;
-        }
-    });
+    app.add_systems(
+        bevy_app::Update,
+        |mut query: bevy_ecs::system::Query<&mut Ticks>| {
+            for mut ticks in &mut query {
+                ticks.0 += 1;
+            }
+        },
+    );
     spawn(&app, json!({"Ticks": {"JSON": "0"}}));
     let params = json!({"data": {"components": ["Ticks"]}});
     let watermark = first_watermark(&app, &params);
@@ -431,7 +434,7 @@ fn a_poller_never_misses_the_latest_change() {
 
 /// Submits a POLL with the current watermark of `params` to `session`; it
 /// parks, since nothing changed since that watermark.
-fn park(app: &App, session: &brp::Session, id: u64, params: &Value) {
+fn park(app: &Host, session: &brp::Session, id: u64, params: &Value) {
     let watermark = first_watermark(app, params);
     session.submit(&poll(id, with_watermark(params, &watermark)));
 }
@@ -475,9 +478,10 @@ fn writes_wake_polls_through_the_hierarchy_and_required_components() {
 
 #[test]
 fn a_session_may_park_only_so_many_polls() {
-    let app =
-        App::from_config_json(r#"{"components": ["Position"], "max_parked_polls_per_session": 3}"#)
-            .unwrap();
+    let app = Host::from_config_json(
+        r#"{"components": ["Position"], "max_parked_polls_per_session": 3}"#,
+    )
+    .unwrap();
     spawn(&app, json!({"Position": {"JSON": "1"}}));
     let session = app.session();
     let params = json!({"data": {"components": ["Position"]}});

@@ -3,14 +3,14 @@
 //! newest wins, and `wss://` works with a configured CA.
 
 use crate::pose_support::{Server, config, pose, request, tls_acceptor, wait_until};
-use brp::App;
+use brp::Host;
 use brp::pose::{ConnectionState, Frame, FrameEvent, FrameObserver, PoseClient, Target};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use tokio_tungstenite::tungstenite::Message;
 
 /// The wire id of the entity named `name`.
-fn entity_named(app: &App, name: &str) -> String {
+fn entity_named(app: &Host, name: &str) -> String {
     let answer = request(
         app,
         json!({"id": 1, "request": "QUERY", "params": {"data": {"components": ["Name"]}}}),
@@ -28,7 +28,7 @@ fn entity_named(app: &App, name: &str) -> String {
 }
 
 /// The `PoseLandmarks` of `entity` as GET answers it, or the error.
-fn landmarks(app: &App, entity: &str) -> Result<Value, Value> {
+fn landmarks(app: &Host, entity: &str) -> Result<Value, Value> {
     let answer = request(
         app,
         json!({"id": 2, "request": "GET",
@@ -49,7 +49,7 @@ fn applied(client: &PoseClient, count: u64) {
 #[test]
 fn poses_land_on_the_player_and_empty_marks_it_not_detected() {
     let server = Server::start();
-    let app = App::new();
+    let app = Host::new();
     let client = PoseClient::start(&app, config(server.url())).expect("client starts");
     let peer = server.next_peer();
 
@@ -102,7 +102,7 @@ fn poses_land_on_the_player_and_empty_marks_it_not_detected() {
 #[test]
 fn the_auth_header_arrives_and_an_entity_target_is_used() {
     let server = Server::start();
-    let app = App::new();
+    let app = Host::new();
     let target = app.with_world_mut(|world| world.spawn_empty().id());
     let mut config = config(server.url());
     config
@@ -126,7 +126,7 @@ fn the_auth_header_arrives_and_an_entity_target_is_used() {
 #[test]
 fn bad_frames_are_counted_and_skipped_and_the_connection_survives() {
     let server = Server::start();
-    let app = App::new();
+    let app = Host::new();
     let mut config = config(server.url());
     config.max_message_size = 4096;
     let client = PoseClient::start(&app, config).expect("client starts");
@@ -172,7 +172,7 @@ fn bad_frames_are_counted_and_skipped_and_the_connection_survives() {
 fn reconnects_after_the_server_restarts() {
     let server = Server::start();
     let addr = server.addr;
-    let app = App::new();
+    let app = Host::new();
     let client = PoseClient::start(&app, config(server.url())).expect("client starts");
     let peer = server.next_peer();
     peer.send_frame(&Frame::Pose(pose(1)));
@@ -201,7 +201,7 @@ fn reconnects_after_the_server_restarts() {
 #[test]
 fn without_reconnect_the_client_stops_when_the_server_goes() {
     let server = Server::start();
-    let app = App::new();
+    let app = Host::new();
     let mut config = config(server.url());
     config.reconnect = false;
     let client = PoseClient::start(&app, config).expect("client starts");
@@ -219,7 +219,7 @@ fn without_reconnect_the_client_stops_when_the_server_goes() {
 fn the_newest_pose_wins_a_burst() {
     const BURST: u64 = 50;
     let server = Server::start();
-    let app = App::new();
+    let app = Host::new();
     let client = PoseClient::start(&app, config(server.url())).expect("client starts");
     let peer = server.next_peer();
     // Hold the world until the whole burst is in the client's socket, so
@@ -252,7 +252,7 @@ fn the_newest_pose_wins_a_burst() {
 #[test]
 fn the_observer_sees_every_applied_frame_in_order() {
     let server = Server::start();
-    let app = App::new();
+    let app = Host::new();
     let events = Arc::new(Mutex::new(Vec::new()));
     let observer: FrameObserver = Arc::new({
         let (events, app) = (events.clone(), app.clone());
@@ -315,7 +315,7 @@ fn wss_with_a_configured_ca() {
     let (acceptor, ca_pem) = tls_acceptor();
     let server = Server::start_on("127.0.0.1:0".parse().expect("address"), Some(acceptor));
     let url = format!("wss://{}", server.addr);
-    let app = App::new();
+    let app = Host::new();
 
     let untrusting = PoseClient::start(&app, config(url.clone())).expect("client starts");
     wait_until("a failed attempt", || untrusting.stats().reconnects >= 1);
@@ -350,7 +350,7 @@ fn wss_with_a_configured_ca() {
 
 #[test]
 fn settings_that_cannot_work_fail_at_start() {
-    let app = App::new();
+    let app = Host::new();
     let mut bad = Vec::new();
     bad.push(config("http://127.0.0.1:1".into()));
     bad.push(config("not a url".into()));

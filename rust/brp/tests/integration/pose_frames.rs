@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use brp::App;
+use brp::Host;
 use brp::pose::{Frame, Landmark, PoseLandmarks, Target, push_frame};
 use serde_json::{Value, json};
 
@@ -33,7 +33,7 @@ fn pose() -> PoseLandmarks {
     }
 }
 
-fn get(app: &App, entity: &str, component: &str) -> Value {
+fn get(app: &Host, entity: &str, component: &str) -> Value {
     let request = json!({"id": 1, "request": "GET",
         "params": {"entity": entity, "components": [component]}});
     serde_json::from_str(&app.request(&request.to_string())).expect("JSON response")
@@ -46,7 +46,7 @@ fn component(answer: &Value, name: &str) -> Option<Value> {
 
 #[test]
 fn pushed_frames_land_like_received_ones() {
-    let app = App::new();
+    let app = Host::new();
     let player = Target::default();
     push_frame(&app, &player, &Frame::Pose(pose()).to_flatbuffers()).expect("FlatBuffers");
     let query = names(&app);
@@ -82,14 +82,14 @@ fn pushed_frames_land_like_received_ones() {
     assert!(component(&get(&app, &id, "PoseNotDetected"), "PoseNotDetected").is_none());
 }
 
-fn names(app: &App) -> Value {
+fn names(app: &Host) -> Value {
     let query = r#"{"id": 1, "request": "QUERY", "params": {"data": {"components": ["Name"]}}}"#;
     serde_json::from_str(&app.request(query)).expect("JSON response")
 }
 
 #[test]
 fn bad_frames_and_missing_targets_are_errors_that_change_nothing() {
-    let app = App::new();
+    let app = Host::new();
     for bad in [
         &b""[..],
         b"\x0c\0\0\0garbage",
@@ -138,7 +138,7 @@ fn frames_of_the_original_schema_decode() {
     assert_eq!(frame, Ok(Frame::Pose(expected)));
     assert_eq!(Frame::decode(&golden("v1_empty.bin")), Ok(Frame::Empty));
 
-    let app = App::new();
+    let app = Host::new();
     push_frame(&app, &Target::default(), &golden("v1_pose.bin")).expect("an original frame");
     let id = names(&app)["response"]["entities"][0]["id"]
         .as_str()

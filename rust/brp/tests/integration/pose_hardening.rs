@@ -3,7 +3,7 @@
 //! entities, numbers beyond `f32`, error messages, and the hard size limit.
 
 use crate::pose_support::{DEADLINE, Server, config, pose, request, wait_until};
-use brp::App;
+use brp::Host;
 use brp::pose::{
     ClientConfig, ConnectionState, Frame, FrameEvent, FrameObserver, Landmark, OVERSIZE_FACTOR,
     PoseClient, PoseLandmarks, PoseNotDetected, Target, push_frame,
@@ -21,7 +21,7 @@ fn applied(client: &PoseClient, count: u64) {
 }
 
 /// The ids of the entities a QUERY on `component` finds.
-fn with_component(app: &App, component: &str) -> Value {
+fn with_component(app: &Host, component: &str) -> Value {
     let answer = request(
         app,
         json!({"id": 1, "request": "QUERY", "params": {"data": {"components": [component]}}}),
@@ -32,7 +32,7 @@ fn with_component(app: &App, component: &str) -> Value {
 #[test]
 fn an_observer_reads_the_stats_while_another_thread_stops_the_client() {
     let server = Server::start();
-    let app = App::new();
+    let app = Host::new();
     let slot: Arc<OnceLock<Arc<PoseClient>>> = Arc::new(OnceLock::new());
     let (entered_tx, entered) = mpsc::channel();
     let (stopping, stopping_rx) = mpsc::channel::<()>();
@@ -85,7 +85,7 @@ fn an_observer_reads_the_stats_while_another_thread_stops_the_client() {
 #[test]
 fn a_silent_controller_is_dropped_after_the_idle_timeout_and_reconnected() {
     let server = Server::start_deaf();
-    let app = App::new();
+    let app = Host::new();
     let mut config = config(server.url());
     config.ping_interval_ms = 50;
     config.idle_timeout_ms = 500;
@@ -113,7 +113,7 @@ fn a_silent_controller_is_dropped_after_the_idle_timeout_and_reconnected() {
 #[test]
 fn without_reconnect_a_silent_controller_stops_the_client() {
     let server = Server::start_deaf();
-    let app = App::new();
+    let app = Host::new();
     let mut config = config(server.url());
     config.reconnect = false;
     config.ping_interval_ms = 0;
@@ -137,7 +137,7 @@ fn without_reconnect_a_silent_controller_stops_the_client() {
 fn a_quiet_controller_that_answers_pings_stays_connected() {
     const PINGS: usize = 60;
     let server = Server::start();
-    let app = App::new();
+    let app = Host::new();
     let mut config = config(server.url());
     config.ping_interval_ms = 20;
     config.idle_timeout_ms = 400;
@@ -158,7 +158,7 @@ fn a_quiet_controller_that_answers_pings_stays_connected() {
 
 #[test]
 fn the_worlds_hidden_entities_are_no_pose_targets() {
-    let app = App::new();
+    let app = Host::new();
     let hidden = brp::entity_id::parse("0v0").expect("an id");
     assert!(
         app.read(|world| world.get_entity(hidden).is_ok()),
@@ -233,7 +233,7 @@ fn json_pose(field: &str, value: &str) -> String {
 
 #[test]
 fn numbers_beyond_f32_are_errors_and_never_stored() {
-    let app = App::new();
+    let app = Host::new();
     let cases = [
         ("x", "1e300"),
         ("y", "-1e39"),
@@ -298,7 +298,7 @@ fn numbers_beyond_f32_are_errors_and_never_stored() {
 
 /// The message of the error `push_frame` gives for `bytes`.
 fn refusal(bytes: &[u8]) -> String {
-    let app = App::new();
+    let app = Host::new();
     let error = push_frame(&app, &Target::default(), bytes).expect_err("refused");
     assert_eq!(error.code, brp::ErrorCode::InvalidParams);
     error.message
@@ -373,7 +373,7 @@ fn decode_errors_say_what_was_expected_and_quote_little() {
 #[test]
 fn a_frame_over_the_hard_limit_ends_the_connection_which_is_counted_and_reestablished() {
     let server = Server::start();
-    let app = App::new();
+    let app = Host::new();
     let mut config = config(server.url());
     config.max_message_size = 64;
     let client = PoseClient::start(&app, config).expect("client starts");
@@ -399,7 +399,7 @@ fn a_frame_over_the_hard_limit_ends_the_connection_which_is_counted_and_reestabl
 
 #[test]
 fn settings_errors_quote_little_and_pings_must_precede_the_idle_timeout() {
-    let app = App::new();
+    let app = Host::new();
     let long = "h".repeat(10_000);
     let mut header = config("ws://127.0.0.1:1".into());
     header.headers.insert(format!("Bad {long}"), "x".into());
@@ -429,7 +429,7 @@ fn settings_errors_quote_little_and_pings_must_precede_the_idle_timeout() {
 #[test]
 fn a_frame_applied_while_another_thread_stops_is_still_observed() {
     let server = Server::start();
-    let app = App::new();
+    let app = Host::new();
     let observed = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let observer: FrameObserver = Arc::new({
         let observed = observed.clone();

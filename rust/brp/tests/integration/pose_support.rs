@@ -2,7 +2,7 @@
 //! 127.0.0.1 (plain or TLS) that hands each accepted connection to the test,
 //! or a deaf one that never reads (so it answers no ping).
 
-use brp::App;
+use brp::Host;
 use brp::pose::{Backoff, ClientConfig, Frame, Landmark, PoseLandmarks};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -238,6 +238,6 @@ pub(crate) fn config(url: String) -> ClientConfig {
 }
 
 /// Sends `request` to `app` and parses the answer.
-pub(crate) fn request(app: &App, request: Value) -> Value {
+pub(crate) fn request(app: &Host, request: Value) -> Value {
     serde_json::from_str(&app.request(&request.to_string())).expect("JSON response")
 }

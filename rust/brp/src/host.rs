@@ -1,46 +1,71 @@
-//! [`App`]: a shareable handle to an embedded world that answers requests.
+//! [`Host`]: a shareable handle to an embedded world that answers requests.
 
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::error::{BrpError, BrpResult};
+use crate::error::BrpResult;
 use crate::protocol::Response;
+use crate::world::Ecs;
 use bevy_ecs::component::Component;
-use bevy_ecs::schedule::IntoScheduleConfigs;
+use bevy_ecs::schedule::{IntoScheduleConfigs, ScheduleLabel, Schedules};
 use bevy_ecs::system::ScheduleSystem;
 use bevy_ecs::world::{EntityRef, World};
 use bevy_reflect::GetTypeRegistration;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 /// An embedded Bevy world that answers BRP requests in the caller's thread.
 ///
-/// Cloning an `App` makes another handle to the same world. It is
+/// Cloning an `Host` makes another handle to the same world. It is
 /// `Send + Sync`: one lock orders every request, so side effects apply in
 /// the order requests arrive.
 #[derive(Clone)]
-pub struct App {
+pub struct Host {
     engine: Arc<Engine>,
 }
 
-impl Default for App {
+impl Default for Host {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl App {
-    /// An app with the default [`Config`].
+impl Host {
+    /// A host of the built-in contents alone (docs/modules.md), with the
+    /// default [`Config`].
     pub fn new() -> Self {
         match Self::with_config(Config::default()) {
-            Ok(app) => app,
+            Ok(host) => host,
             Err(error) => unreachable!("the default config is valid: {error}"),
         }
     }
 
-    /// An app made with `config`; fails if a listed component cannot be declared.
+    /// A host of the built-in contents, made with `config`; fails if the
+    /// config is invalid or a listed component cannot be declared.
     pub fn with_config(config: Config) -> BrpResult<Self> {
+        Self::build_with(config, |_| {})
+    }
+
+    /// A host of a Bevy app: the built-in contents, then whatever `install`
+    /// adds, typically a game's plugins:
+    ///
+    /// ```
+    /// # fn dance(_: &mut bevy_app::App) {}
+    /// let host = brp::Host::build(|app| {
+    ///     app.add_plugins(dance);
+    /// })
+    /// .unwrap();
+    /// host.update().unwrap(); // the first frame runs `Startup`
+    /// ```
+    ///
+    /// Every `#[reflect(Component)]` type the plugins register is
+    /// addressable by name. Fails if a plugin panics while built.
+    pub fn build(install: impl FnOnce(&mut bevy_app::App)) -> BrpResult<Self> {
+        Self::build_with(Config::default(), install)
+    }
+
+    /// [`build`](Self::build), with `config`.
+    pub fn build_with(config: Config, install: impl FnOnce(&mut bevy_app::App)) -> BrpResult<Self> {
         Ok(Self {
-            engine: Arc::new(Engine::new(config)?),
+            engine: Arc::new(Engine::new(config, install)?),
         })
     }
 
@@ -62,18 +87,27 @@ impl App {
         self.engine.lock().host.declare_component(name)
     }
 
-    /// Adds systems to the schedule [`update`](Self::update) runs.
-    pub fn add_systems<M>(&self, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) {
-        self.engine.lock().host.schedule.add_systems(systems);
+    /// Adds systems to the schedule `schedule` (e.g. `bevy_app::Update`).
+    pub fn add_systems<M>(
+        &self,
+        schedule: impl ScheduleLabel,
+        systems: impl IntoScheduleConfigs<ScheduleSystem, M>,
+    ) {
+        let mut state = self.engine.lock();
+        let world = &mut state.host.world;
+        world
+            .resource_mut::<Schedules>()
+            .add_systems(schedule, systems);
     }
 
-    /// Runs the schedule once, advances the change tick and wakes the POLLs
-    /// the systems' changes satisfy.
+    /// Runs one frame of the app (`Startup` the first time, then `First`
+    /// … `Last`, with `FixedUpdate` as often as time says), advances the
+    /// change tick and wakes the POLLs the systems' changes satisfy.
+    ///
+    /// Fails, with the world still usable, when a system returns an error
+    /// or panics; the error quotes them.
     pub fn update(&self) -> BrpResult<()> {
-        self.engine.frame(|world, schedule| {
-            catch_unwind(AssertUnwindSafe(|| schedule.run(world)))
-                .map_err(|_| BrpError::internal("a system panicked during update"))
-        })
+        self.engine.frame(Ecs::run_frame)
     }
 
     /// Answers one request given as JSON text, outside any session. A POLL
@@ -87,7 +121,7 @@ impl App {
         self.respond_interruptible(text, || false)
     }
 
-    /// [`App::respond`], for a caller that must be able to give up: while a
+    /// [`Host::respond`], for a caller that must be able to give up: while a
     /// POLL waits, `interrupted` is called on the waiting thread every
     /// [`WAIT_SLICE`](crate::WAIT_SLICE); once it returns true, the POLL is
     /// cancelled and answers [`ErrorCode::Cancelled`](crate::ErrorCode::Cancelled).
@@ -113,7 +147,7 @@ impl App {
     /// wakes the POLLs the change satisfies. This is the hook for changes
     /// made outside requests (e.g. applying a pose).
     pub fn with_world_mut<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
-        self.engine.mutate(|world, _| f(world))
+        self.engine.mutate(|ecs| f(&mut ecs.world))
     }
 
     /// Fails every parked POLL with [`ErrorCode::Cancelled`](crate::ErrorCode::Cancelled)
@@ -125,7 +159,7 @@ impl App {
 
     /// As [`with_world_mut`](Self::with_world_mut), for changes made on a
     /// request's behalf: `f` also gets a test of whether an entity is
-    /// visible to requests, as [`Host::visible`](crate::world::Host::visible)
+    /// visible to requests, as [`Ecs::visible`](crate::world::Ecs::visible)
     /// decides (the world's own resource and observer entities are not).
     pub(crate) fn with_visible_world_mut<R>(
         &self,
