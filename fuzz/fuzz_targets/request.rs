@@ -1,4 +1,4 @@
-//! Request text, one request per line, through `App::respond` on two apps.
+//! Request text, one request per line, through `Host::respond` on two apps.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| brp_fuzz::requests::app_requests(data));
