@@ -1,4 +1,4 @@
-//! [`Host`]: a shareable handle to an embedded world that answers requests.
+//! [`Host`]: a shareable handle to an embedded Bevy app that answers requests.
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -12,14 +12,24 @@ use bevy_ecs::world::{EntityRef, World};
 use bevy_reflect::GetTypeRegistration;
 use std::sync::Arc;
 
-/// An embedded Bevy world that answers BRP requests in the caller's thread.
+/// An embedded Bevy app (a `bevy_app::App`'s world and schedules) that
+/// answers BRP requests in the caller's thread, between the frames
+/// [`update`](Self::update) runs (docs/modules.md).
 ///
-/// Cloning an `Host` makes another handle to the same world. It is
+/// It is not called `App` so that it never collides with `bevy_app::App`
+/// in a module author's code. Cloning a `Host` makes another handle to the
+/// same world. It is
 /// `Send + Sync`: one lock orders every request, so side effects apply in
 /// the order requests arrive.
 #[derive(Clone)]
 pub struct Host {
     engine: Arc<Engine>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host").finish_non_exhaustive()
+    }
 }
 
 impl Default for Host {

@@ -1,10 +1,11 @@
-//! libbrp's core: an embedded Bevy ECS world that answers Bevy Remote
-//! Protocol requests in the caller's process.
+//! libbrp's core: an embedded Bevy app that answers Bevy Remote Protocol
+//! requests in the caller's process; [`Host::build`] puts a game's plugins
+//! in it (docs/modules.md).
 //!
 //! ```
-//! let app = brp::Host::new();
-//! app.declare_component("Position").unwrap();
-//! let spawned = app.request(
+//! let host = brp::Host::new();
+//! host.declare_component("Position").unwrap();
+//! let spawned = host.request(
 //!     r#"{"id": 1, "request": "SPAWN", "params": {"components": {
 //!         "Name": {"JSON": "\"Player\""},
 //!         "Position": {"JSON": "{\"x\": 1.0}"}}}}"#,
@@ -12,7 +13,7 @@
 //! assert_eq!(spawned, r#"{"id":1,"response":{"entity":"1v0"}}"#);
 //! ```
 //!
-//! The C ABI (`brp-ffi`) and the Python module (`brp-py`) only convert
+//! The C ABI (`brp-capi`) and the Python module (`brp-python`) only convert
 //! arguments and call into this crate.
 
 // The layers, lowest first: a module imports only from modules declared
@@ -50,6 +51,7 @@ mod session;
 // The pose-streaming client, built on `Host`.
 pub mod pose;
 
+pub use bevy_app;
 pub use config::Config;
 pub use engine::WAIT_SLICE;
 pub use error::{BrpError, BrpResult, ErrorCode};

@@ -128,7 +128,7 @@ pub(crate) fn run(world: &mut World, executors: &mut Executors) -> BrpResult<()>
     }
     let ran = catch_unwind(AssertUnwindSafe(|| world.try_run_schedule(Main)));
     let mut errors = ERRORS.with(|errors| errors.borrow_mut().take().unwrap_or_default());
-    if let Some(pool) = lock(&POOL_ERRORS).take() {
+    if let Some(pool) = multi_threaded.then(|| lock(&POOL_ERRORS).take()).flatten() {
         let unquoted = pool.count - pool.quoted.len();
         pool.quoted.into_iter().for_each(|line| errors.push(line));
         errors.count += unquoted;

@@ -7,6 +7,7 @@ mod error_table;
 mod fuzz_corpus;
 mod hardening;
 mod layers;
+mod modules;
 mod poll;
 mod pose_client;
 mod pose_frames;
