@@ -320,3 +320,59 @@ fn multi_threaded_systems_run_and_their_failures_are_reported() {
         error.message
     );
 }
+
+/// How many bells have rung for an entity.
+#[derive(Component, Reflect, Default)]
+#[reflect(Component, Default)]
+struct Tally(u32);
+
+/// A plugin's component whose hook changes another entity: inserting it
+/// raises the `Tally` of its target.
+#[derive(Component, Reflect)]
+#[reflect(Component)]
+#[component(on_insert = ring)]
+struct Bell {
+    target: Entity,
+}
+
+fn ring(mut world: bevy_ecs::world::DeferredWorld, context: bevy_ecs::lifecycle::HookContext) {
+    let target = world.get::<Bell>(context.entity).map(|bell| bell.target);
+    if let Some(mut tally) = target.and_then(|target| world.get_mut::<Tally>(target)) {
+        tally.0 += 1;
+    }
+}
+
+#[test]
+fn a_plugin_hook_that_changes_another_entity_wakes_its_polls() {
+    let host = Host::build(|app| {
+        app.register_type::<Tally>().register_type::<Bell>();
+    })
+    .unwrap();
+    let spawned = call(
+        &host,
+        json!({"id": 1, "request": "SPAWN", "params": {"components": {"Tally": {"JSON": "0"}}}}),
+    );
+    let tally = spawned["response"]["entity"].as_str().unwrap().to_owned();
+    let params = json!({"data": {"components": ["Tally"]}});
+    let first = call(&host, json!({"id": 2, "request": "POLL", "params": params}));
+    let mut params = params;
+    params["watermark"] = first["response"]["watermark"].clone();
+    params["timeout_ms"] = json!(30_000);
+    let session = host.session();
+    session.submit(&json!({"id": 3, "request": "POLL", "params": params}).to_string());
+    // The bell is a different entity: only its hook touches the tally.
+    let bell = json!({"target": tally}).to_string();
+    let rung = call(
+        &host,
+        json!({"id": 4, "request": "SPAWN", "params": {"components": {"Bell": {"JSON": bell}}}}),
+    );
+    assert!(rung["response"]["entity"].is_string(), "{rung}");
+    let woken = session
+        .receive(Some(std::time::Duration::from_secs(30)))
+        .expect("the POLL answers")
+        .to_json();
+    assert_eq!(
+        woken["response"]["entities"][0]["Tally"]["JSON"], "1",
+        "{woken}"
+    );
+}
