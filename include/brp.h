@@ -70,8 +70,8 @@ typedef enum brp_status {
    */
   BRP_STATUS_INVALID_COMPONENT = 4,
   /**
-   * `brp_app_update` failed: a system of the schedule panicked. The world
-   * stays usable.
+   * `brp_app_update` failed: a system returned an error or panicked (the
+   * message names it). The world stays usable.
    */
   BRP_STATUS_UPDATE_FAILED = 5,
   /**
@@ -100,6 +100,12 @@ typedef enum brp_status {
    * exist. The world is unchanged.
    */
   BRP_STATUS_POSE_REJECTED = 10,
+  /**
+   * `brp_app_new` could not build the app: one of the library's plugins
+   * panicked while it was built, or was not ready (the message says
+   * which). Nothing was made.
+   */
+  BRP_STATUS_APP_BUILD_FAILED = 11,
 } brp_status;
 
 /**
@@ -232,8 +238,12 @@ const char *brp_version(void);
  * `components` are dynamic components declared at start, and `auto_declare`
  * declares unknown component names met in SPAWN and INSERT instead of
  * rejecting them. NULL, `""` and `"null"` give the default (no components,
- * strict). Fails with `BRP_STATUS_INVALID_CONFIG` on malformed JSON, an
- * unknown field or a component that cannot be declared.
+ * strict); `manual_time_step` and `multi_threaded` choose the app's clock
+ * and executor (docs/modules.md). The app holds the built-in contents and
+ * the plugins of the library's `libbrp!` hook. Fails with
+ * `BRP_STATUS_INVALID_CONFIG` on malformed JSON, an unknown field, a bad
+ * value or a component that cannot be declared, and with
+ * `BRP_STATUS_APP_BUILD_FAILED` when a plugin panics while it is built.
  *
  * Thread safety: callable from any thread. Ownership: the caller owns the
  * new app and frees it with `brp_app_free`; `config_json` is only read
@@ -265,11 +275,13 @@ enum brp_status brp_app_new(const char *config_json, struct brp_app **out_app);
 void brp_app_free(struct brp_app *app);
 
 /**
- * Runs the world's schedule once and advances its change tick, so `changed`
- * filters and POLL watermarks see what happened since the last update.
+ * Runs one frame of the app (`Startup` the first time, then `First` …
+ * `Last`, with `FixedUpdate` as time says) and advances its change tick,
+ * so `changed` filters and POLL watermarks see what happened since the
+ * last update.
  *
- * Fails with `BRP_STATUS_UPDATE_FAILED` if a system panicked; the world
- * stays usable.
+ * Fails with `BRP_STATUS_UPDATE_FAILED` if a system returned an error or
+ * panicked (the message names it); the world stays usable.
  *
  * Thread safety: callable from any thread, concurrently with requests.
  *

@@ -26,6 +26,7 @@ _HOMES = {
     "Watch": "brp._watch",
     "__version__": "brp._native",
     "brp_request": "brp._app",
+    "module_app": "brp._app",
 }
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from brp._app import App as App
     from brp._app import Session as Session
     from brp._app import brp_request as brp_request
+    from brp._app import module_app as module_app
     from brp._async import AsyncSession as AsyncSession
     from brp._native import __version__ as __version__
     from brp._pose import PoseClient as PoseClient

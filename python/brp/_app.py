@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Iterable, Mapping
-from typing import Any
+from types import ModuleType
+from typing import Any, ClassVar
 
-from brp import _calls, _native, _wire
+from brp import _calls, _modules, _native, _wire
 from brp._async import AsyncSession
 from brp._client import Client
 from brp._watch import Watch
@@ -48,11 +49,16 @@ class App(Client):
     shared between threads; the GIL is released while the world works.
     """
 
+    #: The native module whose worlds this class makes: ``brp._native``,
+    #: or a game's own for the classes :func:`module_app` makes.
+    _native_module: ClassVar[_modules.Native] = _native
+
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         if config is not None and not isinstance(config, Mapping):
             raise TypeError(f"config must be a mapping or None, got {type(config).__name__}")
         super().__init__()
-        self._native = _native.App(None if config is None else _wire.dumps(dict(config)))
+        config_json = None if config is None else _wire.dumps(dict(config))
+        self._native = self._native_module.App(config_json)
 
     def _send(self, request_json: str) -> str:
         return self._native.request(request_json)
@@ -135,7 +141,7 @@ class Session(Client):
     :class:`~brp.DuplicateId`."""
 
     def __init__(self, native: _native.Session) -> None:
-        if not isinstance(native, _native.Session):
+        if not _modules.is_session(native):
             raise TypeError("sessions are made by App.session()")
         super().__init__()
         self._native = native
@@ -174,6 +180,28 @@ class Session(Client):
     def close(self) -> None:
         """Cancels the session's parked POLLs and refuses further requests."""
         self._native.close()
+
+
+def module_app(native: ModuleType) -> type[App]:
+    """The :class:`App` subclass whose worlds the native module ``native``
+    makes: ``<game>._native`` of a game's own wheel, built with the Rust
+    macro ``brp_python::module!`` (docs/python.md, "Your own wheel").
+
+    Its apps hold the game's plugins; they are :class:`App` in every other
+    way. Raises :class:`ImportError` if ``native`` was built for another
+    version of brp.
+    """
+    adopted = _modules.adopt(native)
+    package = native.__name__.rpartition(".")[0]
+
+    class ModuleApp(App):
+        __doc__ = f"An :class:`App` whose worlds also hold the plugins of ``{package}``."
+        __module__ = package
+        __qualname__ = "App"
+        _native_module = adopted
+
+    ModuleApp.__name__ = "App"
+    return ModuleApp
 
 
 def brp_request(app: App, request_json: str) -> str:

@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from brp import _calls, _native, _wire
+from brp import _calls, _modules, _native, _wire
 from brp._client import request_id
 from brp.errors import Cancelled, DuplicateId
 
@@ -30,7 +30,7 @@ class AsyncSession:
     """
 
     def __init__(self, native: _native.Session) -> None:
-        if not isinstance(native, _native.Session):
+        if not _modules.is_session(native):
             raise TypeError("async sessions are made by App.async_session()")
         self._native = native
         self._loop = asyncio.get_running_loop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from brp import _native, _wire
+from brp import _wire
 from brp._app import App, Target, target_object
 
 
@@ -67,7 +67,8 @@ class PoseClient:
             "ca_cert_path": ca_cert_path,
         }
         config = {key: value for key, value in settings.items() if value is not None}
-        self._native = _native.PoseClient(app._native, _wire.dumps(config), on_frame)
+        pose_client = app._native_module.PoseClient
+        self._native = pose_client(app._native, _wire.dumps(config), on_frame)
 
     def __enter__(self) -> PoseClient:
         return self

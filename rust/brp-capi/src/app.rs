@@ -5,6 +5,12 @@ use crate::status::BrpStatus;
 use crate::string::into_c;
 use std::ffi::c_char;
 
+unsafe extern "Rust" {
+    /// Adds the library's own contents to a new app: defined by the
+    /// [`libbrp!`](crate::libbrp) of the crate that builds the library.
+    fn brp_capi_install(app: &mut bevy_app::App);
+}
+
 /// An embedded Bevy ECS world that answers BRP requests in the caller's
 /// thread. Opaque: made by `brp_app_new`, freed by `brp_app_free`.
 ///
@@ -29,8 +35,12 @@ impl BrpApp {
 /// `components` are dynamic components declared at start, and `auto_declare`
 /// declares unknown component names met in SPAWN and INSERT instead of
 /// rejecting them. NULL, `""` and `"null"` give the default (no components,
-/// strict). Fails with `BRP_STATUS_INVALID_CONFIG` on malformed JSON, an
-/// unknown field or a component that cannot be declared.
+/// strict); `manual_time_step` and `multi_threaded` choose the app's clock
+/// and executor (docs/modules.md). The app holds the built-in contents and
+/// the plugins of the library's `libbrp!` hook. Fails with
+/// `BRP_STATUS_INVALID_CONFIG` on malformed JSON, an unknown field, a bad
+/// value or a component that cannot be declared, and with
+/// `BRP_STATUS_APP_BUILD_FAILED` when a plugin panics while it is built.
 ///
 /// Thread safety: callable from any thread. Ownership: the caller owns the
 /// new app and frees it with `brp_app_free`; `config_json` is only read
@@ -53,8 +63,18 @@ pub unsafe extern "C" fn brp_app_new(
             // SAFETY: guaranteed by the caller.
             unsafe { text(config_json, "config_json") }?
         };
-        let app = brp::Host::from_config_json(config)
+        // SAFETY: `libbrp!` defines the function with this signature, as a
+        // safe Rust function.
+        let install = |app: &mut bevy_app::App| unsafe { brp_capi_install(app) };
+        let config = brp::Config::from_json(config)
             .map_err(|e| Failure::new(BrpStatus::InvalidConfig, e.to_string()))?;
+        let app = brp::Host::build_with(config, install).map_err(|e| {
+            let status = match e.code {
+                brp::ErrorCode::InternalError => BrpStatus::AppBuildFailed,
+                _ => BrpStatus::InvalidConfig,
+            };
+            Failure::new(status, e.to_string())
+        })?;
         out.write(Box::into_raw(Box::new(BrpApp { app })));
         Ok(())
     })
@@ -86,11 +106,13 @@ pub unsafe extern "C" fn brp_app_free(app: *mut BrpApp) {
     });
 }
 
-/// Runs the world's schedule once and advances its change tick, so `changed`
-/// filters and POLL watermarks see what happened since the last update.
+/// Runs one frame of the app (`Startup` the first time, then `First` …
+/// `Last`, with `FixedUpdate` as time says) and advances its change tick,
+/// so `changed` filters and POLL watermarks see what happened since the
+/// last update.
 ///
-/// Fails with `BRP_STATUS_UPDATE_FAILED` if a system panicked; the world
-/// stays usable.
+/// Fails with `BRP_STATUS_UPDATE_FAILED` if a system returned an error or
+/// panicked (the message names it); the world stays usable.
 ///
 /// Thread safety: callable from any thread, concurrently with requests.
 ///

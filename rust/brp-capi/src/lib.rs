@@ -1,10 +1,15 @@
-//! The C ABI of libbrp (`include/brp.h`): embed a Bevy world in a C or C++
-//! program and drive it with BRP requests in-process.
+//! The C ABI of libbrp (`include/brp.h`) as a Rust library: embed a Bevy
+//! world in a C or C++ program and drive it with BRP requests in-process.
 //!
 //! This crate only converts: C strings to `&str`, handles to the core's
 //! [`brp::Host`] and [`brp::Session`], results to a [`BrpStatus`] and the
 //! thread's last error message. Every export runs inside a panic boundary and
 //! checks every pointer it is given.
+//!
+//! It builds no library itself: a crate of type `cdylib` and/or `staticlib`
+//! writes [`libbrp!`] once, naming what every app gets besides the built-in
+//! contents (a game's plugins), and is then a libbrp with the same header.
+//! libbrp itself (`rust/brp-ffi`) is such a crate with nothing to add.
 
 mod app;
 mod boundary;
@@ -35,6 +40,10 @@ pub use string::brp_string_free;
 
 use std::ffi::c_char;
 
+/// The Bevy crate of [`libbrp!`]'s `install` argument, `fn(&mut
+/// bevy_app::App)`, for crates that do not depend on it themselves.
+pub use bevy_app;
+
 /// The major version of the header; `brp_version()` gives the library's.
 pub const BRP_VERSION_MAJOR: u32 = 0;
 /// The minor version of the header; `brp_version()` gives the library's.
@@ -54,10 +63,92 @@ pub extern "C" fn brp_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// Makes the crate it is written in a libbrp whose every app also gets
+/// `install`: the built library exports the whole C ABI of `include/brp.h`,
+/// and `brp_app_new` builds each app with [`brp::Host::build_with`], passing
+/// it `install`.
+///
+/// `install` is an expression of type `fn(&mut bevy_app::App)`: a function
+/// or a closure that captures nothing. Write the macro once, in a crate of
+/// type `cdylib` and/or `staticlib` (an `rlib` too, to call the exports from
+/// Rust). It defines the symbol `brp_capi_install`, which `brp_app_new`
+/// calls: linking this crate without the macro fails on that undefined
+/// symbol, and with two of them on a duplicate.
+///
+/// ```
+/// use brp_capi::bevy_app::{App, Plugin, Startup};
+///
+/// struct MyGame;
+///
+/// impl Plugin for MyGame {
+///     fn build(&self, app: &mut App) {
+///         app.add_systems(Startup, || println!("the game starts"));
+///     }
+/// }
+///
+/// brp_capi::libbrp!(|app| {
+///     app.add_plugins(MyGame);
+/// });
+/// # fn main() {
+/// #     let mut app = std::ptr::null_mut();
+/// #     // SAFETY: a NULL config and a valid out-pointer; freed below.
+/// #     unsafe {
+/// #         assert_eq!(brp_capi::brp_app_new(std::ptr::null(), &mut app), brp_capi::BrpStatus::Ok);
+/// #         assert_eq!(brp_capi::brp_app_update(app), brp_capi::BrpStatus::Ok);
+/// #         brp_capi::brp_app_free(app);
+/// #     }
+/// # }
+/// ```
+#[macro_export]
+macro_rules! libbrp {
+    ($install:expr $(,)?) => {
+        /// What `brp_app_new` adds to every app: `brp_capi::libbrp!`'s
+        /// argument.
+        #[unsafe(no_mangle)]
+        fn brp_capi_install(app: &mut $crate::bevy_app::App) {
+            const INSTALL: fn(&mut $crate::bevy_app::App) = $install;
+            INSTALL(app)
+        }
+    };
+}
+
+// The unit tests' binary is a libbrp with nothing to add, except on a
+// thread that asks its plugin to fail.
+#[cfg(test)]
+libbrp!(|_app| {
+    if tests::FAILING_PLUGIN.get() {
+        panic!("the test plugin fails");
+    }
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
     use std::ffi::CStr;
+
+    thread_local! {
+        /// Makes the test library's plugin panic while it builds.
+        pub(crate) static FAILING_PLUGIN: Cell<bool> = const { Cell::new(false) };
+    }
+
+    #[test]
+    fn a_plugin_that_panics_while_built_fails_brp_app_new_and_makes_nothing() {
+        FAILING_PLUGIN.set(true);
+        let mut app = std::ptr::null_mut();
+        // SAFETY: a NULL config and a valid out-parameter.
+        let status = unsafe { brp_app_new(std::ptr::null(), &mut app) };
+        FAILING_PLUGIN.set(false);
+        assert_eq!(status, BrpStatus::AppBuildFailed);
+        assert!(app.is_null());
+        // SAFETY: the message is a live NUL-terminated string on this thread.
+        let message = unsafe { CStr::from_ptr(brp_last_error_message()) };
+        let message = message.to_str().unwrap();
+        assert!(message.contains("the test plugin fails"), "{message}");
+        // SAFETY: a bad config and a valid out-parameter.
+        let status = unsafe { brp_app_new(c"{\"manual_time_step\": -1}".as_ptr(), &mut app) };
+        assert_eq!(status, BrpStatus::InvalidConfig);
+    }
 
     #[test]
     fn version_macros_match_the_package_version() {

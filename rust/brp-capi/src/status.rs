@@ -23,8 +23,8 @@ pub enum BrpStatus {
     /// `brp_app_register_component` rejected the name: not an identifier
     /// (or `::` path of identifiers), reserved, or taken by a Rust type.
     InvalidComponent = 4,
-    /// `brp_app_update` failed: a system of the schedule panicked. The world
-    /// stays usable.
+    /// `brp_app_update` failed: a system returned an error or panicked (the
+    /// message names it). The world stays usable.
     UpdateFailed = 5,
     /// The library panicked; the panic was caught at the boundary. This is a
     /// bug in libbrp; the handles stay usable.
@@ -42,4 +42,8 @@ pub enum BrpStatus {
     /// `DetectionMessage` nor its JSON form), or its target entity does not
     /// exist. The world is unchanged.
     PoseRejected = 10,
+    /// `brp_app_new` could not build the app: one of the library's plugins
+    /// panicked while it was built, or was not ready (the message says
+    /// which). Nothing was made.
+    AppBuildFailed = 11,
 }

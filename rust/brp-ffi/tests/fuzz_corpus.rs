@@ -2,10 +2,9 @@
 //! through the same checks the fuzz target runs, included here from
 //! `fuzz/src/` (docs/fuzzing.md).
 //!
-//! This test cannot link the crate it tests: its library is named `brp`,
-//! like the core crate it depends on, and a test sees both. It loads the
-//! shared library cargo built beside it instead, and calls it as a C
-//! program does.
+//! It loads the shared library cargo built beside it and calls it as a C
+//! program does, so it also checks what that library exports (the exports
+//! are brp-capi's, linked in by this crate's `libbrp!`).
 
 #![cfg(unix)]
 

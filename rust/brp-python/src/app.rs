@@ -1,11 +1,20 @@
 //! The native `App` and `Session` classes: thin handles on the core's.
 
-use crate::{error, wait};
+use crate::{Install, error, wait};
 use brp::Response;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+/// The `install` of the module this library is built into (a `cdylib`
+/// holds one), set when the module is initialised, before its classes exist.
+static INSTALL: OnceLock<Install> = OnceLock::new();
+
+/// Sets the module's `install`; a module initialised again keeps it.
+pub(crate) fn set_install(install: Install) {
+    INSTALL.get_or_init(|| install);
+}
 
 /// An embedded Bevy world that answers BRP requests (`brp::Host`).
 ///
@@ -19,15 +28,19 @@ pub(crate) struct App {
 #[pymethods]
 impl App {
     /// Makes a world from the JSON text of its config (`None` or `""` for
-    /// the default), e.g. `{"components": ["Position"], "auto_declare": false}`.
-    /// The pose components are registered from the start.
+    /// the default), e.g. `{"components": ["Position"], "auto_declare": false}`:
+    /// the built-in contents (the pose components among them), then what
+    /// the module's `install` adds.
     #[new]
     #[pyo3(signature = (config_json = None))]
     fn new(py: Python<'_>, config_json: Option<&str>) -> PyResult<Self> {
+        // The module sets it before it adds this class, so it is always set.
+        let install = INSTALL.get().copied();
         let config = config_json.unwrap_or("");
         py.detach(|| {
-            let inner = brp::Host::from_config_json(config)?;
-            Ok(inner)
+            let install = install
+                .ok_or_else(|| brp::BrpError::internal("the native module was not initialised"))?;
+            brp::Host::build_with(brp::Config::from_json(config)?, install)
         })
         .map(|inner| Self { inner })
         .map_err(|e| error::to_py(py, &e))

@@ -1,0 +1,4 @@
+import brp
+
+class App(brp.App):
+    """A :class:`brp.App` whose worlds play the dance game."""
