@@ -201,8 +201,50 @@ class PoseDetectionResult(object):
             return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
         return None
 
+    # MediaPipe's world landmarks (`pose_world_landmarks`): metric 3D
+    # coordinates in meters, origin between the hips, in the order of
+    # `landmarks`.
+    # PoseDetectionResult
+    def WorldLandmarks(self, j: int) -> Optional[Landmark]:
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(12))
+        if o != 0:
+            x = self._tab.Vector(o)
+            x += flatbuffers.number_types.UOffsetTFlags.py_type(j) * 4
+            x = self._tab.Indirect(x)
+            obj = Landmark()
+            obj.Init(self._tab.Bytes, x)
+            return obj
+        return None
+
+    # PoseDetectionResult
+    def WorldLandmarksLength(self) -> int:
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(12))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # PoseDetectionResult
+    def WorldLandmarksIsNone(self) -> bool:
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(12))
+        return o == 0
+
+    # The size in pixels of the image the landmarks are normalized to.
+    # PoseDetectionResult
+    def ImageWidth(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(14))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return None
+
+    # PoseDetectionResult
+    def ImageHeight(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(16))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return None
+
 def PoseDetectionResultStart(builder: flatbuffers.Builder):
-    builder.StartObject(4)
+    builder.StartObject(7)
 
 def PoseDetectionResultAddLandmarks(builder: flatbuffers.Builder, landmarks: int):
     builder.PrependUOffsetTRelativeSlot(0, flatbuffers.number_types.UOffsetTFlags.py_type(landmarks), 0)
@@ -218,6 +260,18 @@ def PoseDetectionResultAddCaptureTimeNs(builder: flatbuffers.Builder, captureTim
 
 def PoseDetectionResultAddSequence(builder: flatbuffers.Builder, sequence: int):
     builder.PrependUint64Slot(3, sequence, None)
+
+def PoseDetectionResultAddWorldLandmarks(builder: flatbuffers.Builder, worldLandmarks: int):
+    builder.PrependUOffsetTRelativeSlot(4, flatbuffers.number_types.UOffsetTFlags.py_type(worldLandmarks), 0)
+
+def PoseDetectionResultStartWorldLandmarksVector(builder, numElems: int) -> int:
+    return builder.StartVector(4, numElems, 4)
+
+def PoseDetectionResultAddImageWidth(builder: flatbuffers.Builder, imageWidth: int):
+    builder.PrependUint32Slot(5, imageWidth, None)
+
+def PoseDetectionResultAddImageHeight(builder: flatbuffers.Builder, imageHeight: int):
+    builder.PrependUint32Slot(6, imageHeight, None)
 
 def PoseDetectionResultEnd(builder: flatbuffers.Builder) -> int:
     return builder.EndObject()
@@ -277,6 +331,8 @@ class DetectionMessage(object):
             return self._tab.Get(flatbuffers.number_types.Uint8Flags, o + self._tab.Pos)
         return 0
 
+    # The first person in view, or `Empty` (with or without its table) when
+    # nobody is; a message without a payload also means nobody is in view.
     # DetectionMessage
     def Payload(self) -> Optional[flatbuffers.table.Table]:
         o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(6))
@@ -286,14 +342,47 @@ class DetectionMessage(object):
             return obj
         return None
 
+    # Everyone else in view, after the person of `payload`, in the
+    # controller's order. Readers of the original schema see the first
+    # person only.
+    # DetectionMessage
+    def MorePeople(self, j: int) -> Optional[PoseDetectionResult]:
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(8))
+        if o != 0:
+            x = self._tab.Vector(o)
+            x += flatbuffers.number_types.UOffsetTFlags.py_type(j) * 4
+            x = self._tab.Indirect(x)
+            obj = PoseDetectionResult()
+            obj.Init(self._tab.Bytes, x)
+            return obj
+        return None
+
+    # DetectionMessage
+    def MorePeopleLength(self) -> int:
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(8))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # DetectionMessage
+    def MorePeopleIsNone(self) -> bool:
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(8))
+        return o == 0
+
 def DetectionMessageStart(builder: flatbuffers.Builder):
-    builder.StartObject(2)
+    builder.StartObject(3)
 
 def DetectionMessageAddPayloadType(builder: flatbuffers.Builder, payloadType: int):
     builder.PrependUint8Slot(0, payloadType, 0)
 
 def DetectionMessageAddPayload(builder: flatbuffers.Builder, payload: int):
     builder.PrependUOffsetTRelativeSlot(1, flatbuffers.number_types.UOffsetTFlags.py_type(payload), 0)
+
+def DetectionMessageAddMorePeople(builder: flatbuffers.Builder, morePeople: int):
+    builder.PrependUOffsetTRelativeSlot(2, flatbuffers.number_types.UOffsetTFlags.py_type(morePeople), 0)
+
+def DetectionMessageStartMorePeopleVector(builder, numElems: int) -> int:
+    return builder.StartVector(4, numElems, 4)
 
 def DetectionMessageEnd(builder: flatbuffers.Builder) -> int:
     return builder.EndObject()

@@ -382,6 +382,9 @@ impl<'a> PoseDetectionResult<'a> {
   pub const VT_TIMESTAMP: ::flatbuffers::VOffsetT = 6;
   pub const VT_CAPTURE_TIME_NS: ::flatbuffers::VOffsetT = 8;
   pub const VT_SEQUENCE: ::flatbuffers::VOffsetT = 10;
+  pub const VT_WORLD_LANDMARKS: ::flatbuffers::VOffsetT = 12;
+  pub const VT_IMAGE_WIDTH: ::flatbuffers::VOffsetT = 14;
+  pub const VT_IMAGE_HEIGHT: ::flatbuffers::VOffsetT = 16;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -396,6 +399,9 @@ impl<'a> PoseDetectionResult<'a> {
     if let Some(x) = args.sequence { builder.add_sequence(x); }
     if let Some(x) = args.capture_time_ns { builder.add_capture_time_ns(x); }
     builder.add_timestamp(args.timestamp);
+    if let Some(x) = args.image_height { builder.add_image_height(x); }
+    if let Some(x) = args.image_width { builder.add_image_width(x); }
+    if let Some(x) = args.world_landmarks { builder.add_world_landmarks(x); }
     if let Some(x) = args.landmarks { builder.add_landmarks(x); }
     builder.finish()
   }
@@ -432,6 +438,31 @@ impl<'a> PoseDetectionResult<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<u64>(PoseDetectionResult::VT_SEQUENCE, None)}
   }
+  /// MediaPipe's world landmarks (`pose_world_landmarks`): metric 3D
+  /// coordinates in meters, origin between the hips, in the order of
+  /// `landmarks`.
+  #[inline]
+  pub fn world_landmarks(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Landmark<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Landmark>>>>(PoseDetectionResult::VT_WORLD_LANDMARKS, None)}
+  }
+  /// The size in pixels of the image the landmarks are normalized to.
+  #[inline]
+  pub fn image_width(&self) -> Option<u32> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(PoseDetectionResult::VT_IMAGE_WIDTH, None)}
+  }
+  #[inline]
+  pub fn image_height(&self) -> Option<u32> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(PoseDetectionResult::VT_IMAGE_HEIGHT, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for PoseDetectionResult<'_> {
@@ -444,6 +475,9 @@ impl ::flatbuffers::Verifiable for PoseDetectionResult<'_> {
      .visit_field::<f64>("timestamp", Self::VT_TIMESTAMP, false)?
      .visit_field::<u64>("capture_time_ns", Self::VT_CAPTURE_TIME_NS, false)?
      .visit_field::<u64>("sequence", Self::VT_SEQUENCE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Landmark>>>>("world_landmarks", Self::VT_WORLD_LANDMARKS, false)?
+     .visit_field::<u32>("image_width", Self::VT_IMAGE_WIDTH, false)?
+     .visit_field::<u32>("image_height", Self::VT_IMAGE_HEIGHT, false)?
      .finish();
     Ok(())
   }
@@ -453,6 +487,9 @@ pub struct PoseDetectionResultArgs<'a> {
     pub timestamp: f64,
     pub capture_time_ns: Option<u64>,
     pub sequence: Option<u64>,
+    pub world_landmarks: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Landmark<'a>>>>>,
+    pub image_width: Option<u32>,
+    pub image_height: Option<u32>,
 }
 impl<'a> Default for PoseDetectionResultArgs<'a> {
   #[inline]
@@ -462,6 +499,9 @@ impl<'a> Default for PoseDetectionResultArgs<'a> {
       timestamp: 0.0,
       capture_time_ns: None,
       sequence: None,
+      world_landmarks: None,
+      image_width: None,
+      image_height: None,
     }
   }
 }
@@ -488,6 +528,18 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> PoseDetectionResultBuilder<'a
     self.fbb_.push_slot_always::<u64>(PoseDetectionResult::VT_SEQUENCE, sequence);
   }
   #[inline]
+  pub fn add_world_landmarks(&mut self, world_landmarks: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Landmark<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(PoseDetectionResult::VT_WORLD_LANDMARKS, world_landmarks);
+  }
+  #[inline]
+  pub fn add_image_width(&mut self, image_width: u32) {
+    self.fbb_.push_slot_always::<u32>(PoseDetectionResult::VT_IMAGE_WIDTH, image_width);
+  }
+  #[inline]
+  pub fn add_image_height(&mut self, image_height: u32) {
+    self.fbb_.push_slot_always::<u32>(PoseDetectionResult::VT_IMAGE_HEIGHT, image_height);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> PoseDetectionResultBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     PoseDetectionResultBuilder {
@@ -509,6 +561,9 @@ impl ::core::fmt::Debug for PoseDetectionResult<'_> {
       ds.field("timestamp", &self.timestamp());
       ds.field("capture_time_ns", &self.capture_time_ns());
       ds.field("sequence", &self.sequence());
+      ds.field("world_landmarks", &self.world_landmarks());
+      ds.field("image_width", &self.image_width());
+      ds.field("image_height", &self.image_height());
       ds.finish()
   }
 }
@@ -610,6 +665,7 @@ impl<'a> ::flatbuffers::Follow<'a> for DetectionMessage<'a> {
 impl<'a> DetectionMessage<'a> {
   pub const VT_PAYLOAD_TYPE: ::flatbuffers::VOffsetT = 4;
   pub const VT_PAYLOAD: ::flatbuffers::VOffsetT = 6;
+  pub const VT_MORE_PEOPLE: ::flatbuffers::VOffsetT = 8;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -618,9 +674,10 @@ impl<'a> DetectionMessage<'a> {
   #[allow(unused_mut)]
   pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
     _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-    args: &'args DetectionMessageArgs
+    args: &'args DetectionMessageArgs<'args>
   ) -> ::flatbuffers::WIPOffset<DetectionMessage<'bldr>> {
     let mut builder = DetectionMessageBuilder::new(_fbb);
+    if let Some(x) = args.more_people { builder.add_more_people(x); }
     if let Some(x) = args.payload { builder.add_payload(x); }
     builder.add_payload_type(args.payload_type);
     builder.finish()
@@ -634,12 +691,24 @@ impl<'a> DetectionMessage<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<DetectionPayload>(DetectionMessage::VT_PAYLOAD_TYPE, Some(DetectionPayload::NONE)).unwrap()}
   }
+  /// The first person in view, or `Empty` (with or without its table) when
+  /// nobody is; a message without a payload also means nobody is in view.
   #[inline]
   pub fn payload(&self) -> Option<::flatbuffers::Table<'a>> {
     // Safety:
     // Created from valid Table for this object
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(DetectionMessage::VT_PAYLOAD, None)}
+  }
+  /// Everyone else in view, after the person of `payload`, in the
+  /// controller's order. Readers of the original schema see the first
+  /// person only.
+  #[inline]
+  pub fn more_people(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<PoseDetectionResult<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<PoseDetectionResult>>>>(DetectionMessage::VT_MORE_PEOPLE, None)}
   }
   #[inline]
   #[allow(non_snake_case)]
@@ -686,20 +755,23 @@ impl ::flatbuffers::Verifiable for DetectionMessage<'_> {
           _ => Ok(()),
         }
      })?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<PoseDetectionResult>>>>("more_people", Self::VT_MORE_PEOPLE, false)?
      .finish();
     Ok(())
   }
 }
-pub struct DetectionMessageArgs {
+pub struct DetectionMessageArgs<'a> {
     pub payload_type: DetectionPayload,
     pub payload: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
+    pub more_people: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<PoseDetectionResult<'a>>>>>,
 }
-impl<'a> Default for DetectionMessageArgs {
+impl<'a> Default for DetectionMessageArgs<'a> {
   #[inline]
   fn default() -> Self {
     DetectionMessageArgs {
       payload_type: DetectionPayload::NONE,
       payload: None,
+      more_people: None,
     }
   }
 }
@@ -716,6 +788,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> DetectionMessageBuilder<'a, '
   #[inline]
   pub fn add_payload(&mut self, payload: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>) {
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(DetectionMessage::VT_PAYLOAD, payload);
+  }
+  #[inline]
+  pub fn add_more_people(&mut self, more_people: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<PoseDetectionResult<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(DetectionMessage::VT_MORE_PEOPLE, more_people);
   }
   #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> DetectionMessageBuilder<'a, 'b, A> {
@@ -756,6 +832,7 @@ impl ::core::fmt::Debug for DetectionMessage<'_> {
           ds.field("payload", &x)
         },
       };
+      ds.field("more_people", &self.more_people());
       ds.finish()
   }
 }

@@ -168,6 +168,7 @@ impl Frame {
                     timestamp: pose.timestamp,
                     capture_time_ns: pose.capture_time_ns,
                     sequence: pose.sequence,
+                    ..Default::default()
                 };
                 let payload = PoseDetectionResult::create(&mut fbb, &args).as_union_value();
                 (DetectionPayload::PoseDetectionResult, payload)
@@ -180,6 +181,7 @@ impl Frame {
         let args = DetectionMessageArgs {
             payload_type,
             payload: Some(payload),
+            ..Default::default()
         };
         let root = DetectionMessage::create(&mut fbb, &args);
         fbb.finish(root, None);
