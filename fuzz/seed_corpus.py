@@ -98,6 +98,17 @@ JSON_FRAMES = {
         "landmarks": [{"x": i / 33, "y": 0.5, "z": -0.25,
                        "availability": {"visibility": 0.9, "presence": 0.75}} for i in range(33)],
     }),
+    "people": json.dumps({
+        "timestamp": 2.0, "image_width": 1280, "image_height": 720,
+        "landmarks": [{"x": 0.2 + i / 330, "y": 0.5, "z": 0.0} for i in range(33)],
+        "world_landmarks": [{"x": i / 66, "y": -0.5, "z": 0.1} for i in range(33)],
+        "more_people": [
+            {"timestamp": 2.0, "landmarks": [{"x": 0.8 - i / 330, "y": 0.5, "z": 0.0} for i in range(33)]},
+            {"timestamp": 2.0, "landmarks": [{"x": 0.5, "y": 0.5, "z": 0.0}]},
+        ],
+    }),
+    "empty-with-people": '{"Empty": {}, "more_people": [{"timestamp": 1, "landmarks": []}]}',
+    "neither": '{"timestamp": 1, "more_people": []}',
     "pose-extra-keys": ' \n{"timestamp": 1, "landmarks": [], "extra": [1, {"a": null}], "availability": 3}',
     "pose-overflow": '{"timestamp": 1e308, "landmarks": [{"x": 1e39, "y": -1e39, "z": 1e-46}]}',
     "pose-negative-sequence": '{"timestamp": 1, "landmarks": [], "sequence": -1}',

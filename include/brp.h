@@ -61,7 +61,8 @@ typedef enum brp_status {
   /**
    * A configuration JSON was malformed, had an unknown field or an
    * invalid value: `brp_app_new`'s (or a component it lists cannot be
-   * declared), `brp_pose_client_start`'s, or `brp_pose_push`'s target.
+   * declared), `brp_pose_client_start`'s, or `brp_pose_push`'s target;
+   * or `brp_set_log_callback`'s `max_level` is not a level.
    */
   BRP_STATUS_INVALID_CONFIG = 3,
   /**
@@ -106,6 +107,12 @@ typedef enum brp_status {
    * which). Nothing was made.
    */
   BRP_STATUS_APP_BUILD_FAILED = 11,
+  /**
+   * `brp_set_log_callback` cannot take the library's log: it was called
+   * from a log callback, or something else in the library (e.g. a game's
+   * plugin) installed a `log` logger first.
+   */
+  BRP_STATUS_LOG_UNAVAILABLE = 12,
 } brp_status;
 
 /**
@@ -168,6 +175,40 @@ typedef enum brp_error {
 } brp_error;
 
 /**
+ * The level of a log message, as `log` numbers them: the lower, the more
+ * severe. `brp_set_log_callback`'s `max_level` takes these too, and
+ * `BRP_LOG_LEVEL_OFF` (0) for no message at all.
+ */
+typedef enum brp_log_level {
+  /**
+   * No message (only as `max_level`).
+   */
+  BRP_LOG_LEVEL_OFF = 0,
+  /**
+   * Something failed that should not have (e.g. a frame callback
+   * panicked).
+   */
+  BRP_LOG_LEVEL_ERROR = 1,
+  /**
+   * A failure the library recovers from: a refused or lost connection,
+   * a malformed frame, a frame that cannot be applied.
+   */
+  BRP_LOG_LEVEL_WARN = 2,
+  /**
+   * A change of state: connected, connection closed, stopped.
+   */
+  BRP_LOG_LEVEL_INFO = 3,
+  /**
+   * Detail: each connection attempt.
+   */
+  BRP_LOG_LEVEL_DEBUG = 4,
+  /**
+   * Finer detail (libbrp logs nothing at this level yet).
+   */
+  BRP_LOG_LEVEL_TRACE = 5,
+} brp_log_level;
+
+/**
  * An embedded Bevy ECS world that answers BRP requests in the caller's
  * thread. Opaque: made by `brp_app_new`, freed by `brp_app_free`.
  *
@@ -197,6 +238,16 @@ typedef struct brp_pose_client brp_pose_client;
  * called from any number of threads at once.
  */
 typedef struct brp_session brp_session;
+
+/**
+ * Is called with each log message of libbrp up to the level set with
+ * `brp_set_log_callback`: `user_data` as given there, the message's level
+ * (a `brp_log_level`, 1 to 5), its target (the part of libbrp it comes
+ * from, e.g. `"brp::pose"`) and its text (one line, e.g.
+ * `"ws://127.0.0.1:9000/: connected"`). Both strings are valid only during
+ * the call: copy them to keep them, never free them.
+ */
+typedef void (*brp_log_callback)(void *user_data, int level, const char *target, const char *message);
 
 /**
  * Is told about each frame a pose client applies: called with `user_data`
@@ -349,6 +400,44 @@ enum brp_status brp_request(const struct brp_app *app,
 const char *brp_last_error_message(void);
 
 /**
+ * Sends libbrp's log messages up to `max_level` (a `brp_log_level`:
+ * `BRP_LOG_LEVEL_WARN` gives errors and warnings) to `callback`, with
+ * `user_data`; a NULL `callback` or `BRP_LOG_LEVEL_OFF` turns logging off
+ * (the default: libbrp never prints anything itself). Replaces any callback
+ * set before.
+ *
+ * The pose client logs under the target `"brp::pose"`: connecting
+ * (DEBUG), connected, connection closed and stopped (INFO), a refused or
+ * lost connection with its reason, and malformed, oversize or unappliable
+ * frames (WARN), a frame callback that panicked (ERROR). Messages are
+ * limited per client to 10 at once, then one per second, per kind of
+ * per-frame error and for the connection's messages; each says how many
+ * were left out.
+ *
+ * The callback may be called from any thread, several at once: a pose
+ * client's network thread, and any thread calling into libbrp (e.g.
+ * `brp_pose_client_stop`). It should be quick and must not unwind into
+ * the library. It may call libbrp (messages logged meanwhile on its thread
+ * are dropped), but not `brp_set_log_callback` (refused with
+ * `BRP_STATUS_LOG_UNAVAILABLE`), nor stop or free a pose client (it may
+ * run while that client handles a frame).
+ *
+ * Fails with `BRP_STATUS_INVALID_CONFIG` on a `max_level` outside 0 to 5,
+ * and with `BRP_STATUS_LOG_UNAVAILABLE` when called from a log callback or
+ * when something else in this library (e.g. a game's plugin) installed a
+ * `log` logger before the first callback was set.
+ *
+ * Thread safety: callable from any thread. Lifetime: when it returns, no
+ * call of the previous callback is running or will start, so its
+ * `user_data` may be freed; `user_data` must stay valid until then.
+ *
+ * # Safety
+ * `callback` is NULL or a function that may be called as described, with
+ * `user_data`, from any thread, concurrently.
+ */
+enum brp_status brp_set_log_callback(brp_log_callback callback, void *user_data, int max_level);
+
+/**
  * Decodes `bytes` (`len` bytes) as a controller's frame, a FlatBuffers
  * `DetectionMessage` or its JSON text, and applies it to the world at once,
  * exactly as a pose client applies the frames it receives: a pose replaces
@@ -434,7 +523,8 @@ enum brp_status brp_pose_client_start_with_callback(const struct brp_app *app,
  * `"stopped"`), `connections`, `reconnects`, `frames_received`,
  * `frames_applied`, `frames_dropped`, `decode_errors`, `oversize_frames`,
  * `apply_errors`, `idle_timeouts`, `last_error`, `pose_age_ms`,
- * `latency_ms`, `latency_mean_ms` (docs/pose.md).
+ * `arrival_fps`, `arrival_jitter_ms`, `latency_ms`, `latency_mean_ms`
+ * (docs/pose.md).
  *
  * Thread safety: callable from any thread, including the client's own
  * `brp_pose_callback` while another thread stops the client (it never

@@ -3,6 +3,7 @@
  *
  * - brp::App, brp::Session and brp::PoseClient own their C handle, are
  *   move-only, and free it when destroyed.
+ * - brp::set_log_callback routes libbrp's log messages to a function.
  * - Strings go in and out as std::string; responses are copied out and the
  *   library's string freed at once.
  * - A failed call throws brp::Error carrying the brp_status and the
@@ -318,6 +319,60 @@ class PoseClient {
 };
 
 inline Session App::session() const { return Session(*this); }
+
+/// Is called with each log message of libbrp: its level, target (e.g.
+/// "brp::pose") and text (see brp_log_callback).
+using LogCallback =
+    std::function<void(brp_log_level level, std::string_view target, std::string_view message)>;
+
+namespace detail {
+
+/// The function brp::set_log_callback set last, and the lock ordering the
+/// calls that set it. Never destroyed: libbrp's threads may log until the
+/// process ends.
+struct LogState {
+  std::mutex mutex;
+  std::unique_ptr<LogCallback> callback;
+};
+
+inline LogState& log_state() {
+  static LogState* const state = new LogState();
+  return *state;
+}
+
+/// Whether this thread is running the log callback.
+inline bool& in_log_callback() {
+  thread_local bool inside = false;
+  return inside;
+}
+
+inline void call_log(void* user_data, int level, const char* target, const char* message) noexcept {
+  in_log_callback() = true;
+  // A throw calls std::terminate.
+  (*static_cast<const LogCallback*>(user_data))(static_cast<brp_log_level>(level), target, message);
+  in_log_callback() = false;
+}
+
+}  // namespace detail
+
+/// Sends libbrp's log messages up to `max_level` to `callback`, replacing
+/// the function set before, which is destroyed once no call of it runs; an
+/// empty `callback` or BRP_LOG_LEVEL_OFF turns logging off. The callback
+/// runs on libbrp's threads and the threads calling into it (see
+/// brp_set_log_callback): it must not throw (std::terminate), set the log
+/// callback (brp::Error with BRP_STATUS_LOG_UNAVAILABLE), or stop or
+/// destroy a PoseClient.
+inline void set_log_callback(LogCallback callback, brp_log_level max_level = BRP_LOG_LEVEL_INFO) {
+  if (detail::in_log_callback()) {
+    throw Error(BRP_STATUS_LOG_UNAVAILABLE, "brp::set_log_callback: called from a log callback");
+  }
+  detail::LogState& state = detail::log_state();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  std::unique_ptr<LogCallback> next;
+  if (callback) next = std::make_unique<LogCallback>(std::move(callback));
+  detail::check(brp_set_log_callback(next ? &detail::call_log : nullptr, next.get(), max_level));
+  state.callback = std::move(next);  // no call of the previous one runs any more
+}
 
 }  // namespace brp
 

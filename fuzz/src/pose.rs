@@ -5,45 +5,61 @@
 //!
 //! Invariants: no panic; `decode` agrees with the decoder its first byte
 //! picks; a decoded frame survives FlatBuffers (bit for bit) and, when its
-//! numbers are finite, JSON; `push_frame` fails exactly when decoding fails
-//! or the target is missing, and then leaves the world unchanged; after a
-//! pose the target has `PoseLandmarks` with the frame's values and no
-//! `PoseNotDetected`, after `Empty` the reverse; error messages stay short.
+//! numbers are finite, JSON; `push_frame` fails exactly when decoding for
+//! its target fails or the target is missing, and then leaves the world
+//! unchanged; after a frame with people the target has the first person's
+//! `PoseLandmarks` and no `PoseNotDetected`, after nobody in view the
+//! reverse; error messages stay short.
 
 use super::requests::{Snapshot, strict};
 use super::wire;
-use brp::pose::{ClientConfig, Frame, Target, push_frame};
+use brp::pose::{ClientConfig, Frame, Landmark, PoseLandmarks, Target, push_frame};
 use brp::{ErrorCode, Host};
 use serde_json::Value;
 
-/// A frame as bits, so that NaNs compare equal to themselves.
-type Bits = Option<(u64, Option<u64>, Option<u64>, Vec<[u32; 5]>)>;
+/// A pose as bits, so that NaNs compare equal to themselves.
+type PoseBits = (
+    u64,
+    Option<u64>,
+    Option<u64>,
+    Vec<[u32; 5]>,
+    Vec<[u32; 5]>,
+    Option<u32>,
+    Option<u32>,
+);
 
-fn bits(frame: &Frame) -> Bits {
-    let Frame::Pose(pose) = frame else {
-        return None;
+/// A frame as bits: each person's.
+fn bits(frame: &Frame) -> Vec<PoseBits> {
+    let landmarks = |landmarks: &[Landmark]| {
+        let bits = |l: &Landmark| [l.x, l.y, l.z, l.visibility, l.presence].map(f32::to_bits);
+        landmarks.iter().map(bits).collect()
     };
-    let landmarks = pose.landmarks.iter();
-    let landmarks = landmarks.map(|l| [l.x, l.y, l.z, l.visibility, l.presence].map(f32::to_bits));
-    Some((
-        pose.timestamp.to_bits(),
-        pose.sequence,
-        pose.capture_time_ns,
-        landmarks.collect(),
-    ))
+    let pose = |pose: &PoseLandmarks| {
+        (
+            pose.timestamp.to_bits(),
+            pose.sequence,
+            pose.capture_time_ns,
+            landmarks(&pose.landmarks),
+            landmarks(&pose.world_landmarks),
+            pose.image_width,
+            pose.image_height,
+        )
+    };
+    frame.people.iter().map(pose).collect()
 }
 
 /// Whether every number of `frame` can be written as JSON.
 fn finite(frame: &Frame) -> bool {
-    let Frame::Pose(pose) = frame else {
-        return true;
+    let finite = |l: &Landmark| {
+        [l.x, l.y, l.z, l.visibility, l.presence]
+            .iter()
+            .all(|v| v.is_finite())
     };
-    pose.timestamp.is_finite()
-        && (pose.landmarks.iter()).all(|l| {
-            [l.x, l.y, l.z, l.visibility, l.presence]
-                .iter()
-                .all(|v| v.is_finite())
-        })
+    frame.people.iter().all(|pose| {
+        pose.timestamp.is_finite()
+            && pose.landmarks.iter().all(finite)
+            && pose.world_landmarks.iter().all(finite)
+    })
 }
 
 /// The `pose_frame` target.
@@ -70,13 +86,13 @@ pub fn frames(data: &[u8]) {
             assert!(same, "JSON round trip: {frame:?} -> {json} -> {again:?}");
         }
     }
-    land(data, decoded.ok().as_ref());
+    land(data);
     configs(data);
 }
 
 /// Pushes `data` at the scene's player (by name), light (by id) and a
 /// missing entity, and checks what landed.
-fn land(data: &[u8], frame: Option<&Frame>) {
+fn land(data: &[u8]) {
     let subject = strict();
     let app = &subject.app;
     for (target, entity) in [
@@ -90,9 +106,10 @@ fn land(data: &[u8], frame: Option<&Frame>) {
             "",
         ),
     ] {
+        let frame = Frame::decode_for(data, &target).ok();
         let before = Snapshot::of(app);
         let result = push_frame(app, &target, data);
-        match (frame, &result) {
+        match (&frame, &result) {
             (Some(frame), Ok(())) if !entity.is_empty() => landed(app, entity, frame),
             (Some(_), Err(e)) if entity.is_empty() => {
                 assert_eq!(e.code, ErrorCode::EntityNotFound, "{e}");
@@ -134,9 +151,9 @@ fn landed(app: &Host, entity: &str, frame: &Frame) {
         get(app, entity, "PoseLandmarks"),
         get(app, entity, "PoseNotDetected"),
     );
-    let Frame::Pose(expected) = frame else {
-        assert_eq!(pose, absent, "Empty leaves no PoseLandmarks");
-        assert!(marker.is_ok(), "Empty marks PoseNotDetected");
+    let Some(expected) = frame.people.first() else {
+        assert_eq!(pose, absent, "nobody in view leaves no PoseLandmarks");
+        assert!(marker.is_ok(), "nobody in view marks PoseNotDetected");
         return;
     };
     assert_eq!(marker, absent, "a pose clears PoseNotDetected");
@@ -145,6 +162,11 @@ fn landed(app: &Host, entity: &str, frame: &Frame) {
     assert_eq!(pose["capture_time_ns"].as_u64(), expected.capture_time_ns);
     let count = pose["landmarks"].as_array().map(Vec::len);
     assert_eq!(count, Some(expected.landmarks.len()));
+    let world = pose["world_landmarks"].as_array().map(Vec::len);
+    assert_eq!(world, Some(expected.world_landmarks.len()));
+    let size = (pose["image_width"].as_u64(), pose["image_height"].as_u64());
+    let sent = (expected.image_width, expected.image_height);
+    assert_eq!(size, (sent.0.map(u64::from), sent.1.map(u64::from)));
     if expected.timestamp.is_finite() {
         // Read back through serde_json, as the JSON round trip above.
         let read = pose["timestamp"].as_f64().map(f64::to_bits);

@@ -14,8 +14,10 @@ from brp._watch import Watch
 
 #: What :meth:`App.push_pose` accepts as a frame.
 Frame = bytes | bytearray | memoryview | str | Mapping[str, Any]
-#: A pose target: an entity id, or ``{"name": ...}`` / ``{"entity": ...}``.
-Target = str | Mapping[str, str]
+#: A pose target: an entity id, or the target mapping of docs/pose.md, e.g.
+#: ``{"name": "Player"}``, ``{"entities": ["3v0", "4v0"]}`` or
+#: ``{"names": ["Ann", "Bo"], "landmark_count": None, "smoothing": {...}}``.
+Target = str | Mapping[str, Any]
 
 
 def frame_bytes(frame: Frame) -> bytes:
@@ -30,7 +32,7 @@ def frame_bytes(frame: Frame) -> bytes:
     raise TypeError(f"a frame is bytes, JSON text or a mapping, got {type(frame).__name__}")
 
 
-def target_object(target: Target | None) -> dict[str, str] | None:
+def target_object(target: Target | None) -> dict[str, Any] | None:
     """The JSON object of a pose target (``None``: the entity named Player)."""
     if target is None:
         return None

@@ -35,6 +35,16 @@ def landmarks(app: brp.App, entity: str) -> list[dict[str, float]]:
     return found
 
 
+#: A still landmark, to fill a pose up to MediaPipe's 33, the landmark count
+#: libbrp requires by default (docs/pose.md, "Target mapping").
+STILL = {"x": 0.5, "y": 0.5, "z": 0.0}
+
+
+def full(*first: dict[str, Any]) -> list[dict[str, Any]]:
+    """33 landmarks: ``first``, then still ones."""
+    return [*first, *[STILL] * (33 - len(first))]
+
+
 def player(app: brp.App) -> str:
     """The id of the entity named Player."""
     rows = app.query(["Name"])
@@ -47,25 +57,31 @@ def test_pose_components_are_known_before_the_first_pose(app: brp.App) -> None:
 
 
 def test_push_pose_flatbuffers_lands_on_the_player(app: brp.App) -> None:
-    app.push_pose(encode(Pose(1.5, [Landmark(0.25, 0.5, -0.125, 0.75, 1.0)], 7, 123)))
+    still = [Landmark(0.5, 0.5, 0.0, 0.0, 0.0)] * 32
+    app.push_pose(encode(Pose(1.5, [Landmark(0.25, 0.5, -0.125, 0.75, 1.0), *still], 7, 123)))
     pose = app.get(player(app), ["PoseLandmarks"])["PoseLandmarks"]
     assert pose["timestamp"] == 1.5 and pose["sequence"] == 7
     assert pose["capture_time_ns"] == 123
-    assert pose["landmarks"] == [
-        {"x": 0.25, "y": 0.5, "z": -0.125, "visibility": 0.75, "presence": 1.0}
-    ]
+    assert len(pose["landmarks"]) == 33
+    assert pose["landmarks"][0] == {
+        "x": 0.25,
+        "y": 0.5,
+        "z": -0.125,
+        "visibility": 0.75,
+        "presence": 1.0,
+    }
 
 
 @pytest.mark.parametrize("as_text", [True, False])
 def test_push_pose_json_text_or_mapping(app: brp.App, as_text: bool) -> None:
-    frame = {"timestamp": 2.0, "landmarks": [{"x": 0.5, "y": 0.25, "z": 0.0}]}
+    frame = {"timestamp": 2.0, "landmarks": full({"x": 0.5, "y": 0.25, "z": 0.0})}
     app.push_pose(json.dumps(frame) if as_text else frame)
     assert landmarks(app, player(app))[0]["y"] == 0.25
 
 
 @pytest.mark.parametrize("frame", [encode(None), '{"Empty": {}}'])
 def test_push_pose_empty_marks_the_target_not_detected(app: brp.App, frame: bytes | str) -> None:
-    app.push_pose({"timestamp": 1.0, "landmarks": []})
+    app.push_pose({"timestamp": 1.0, "landmarks": full()})
     app.push_pose(frame)
     rows = app.query(["Name"], has=["PoseLandmarks", "PoseNotDetected"])
     assert rows == [
@@ -75,9 +91,9 @@ def test_push_pose_empty_marks_the_target_not_detected(app: brp.App, frame: byte
 
 def test_push_pose_to_an_entity_target(app: brp.App) -> None:
     entity = app.spawn({"Position": 0})
-    app.push_pose({"timestamp": 1.0, "landmarks": [{"x": 1, "y": 1, "z": 1}]}, entity)
-    assert len(landmarks(app, entity)) == 1
-    app.push_pose({"timestamp": 1.0, "landmarks": []}, {"name": "Hero"})
+    app.push_pose({"timestamp": 1.0, "landmarks": full({"x": 1, "y": 1, "z": 1})}, entity)
+    assert landmarks(app, entity)[0]["x"] == 1
+    app.push_pose({"timestamp": 1.0, "landmarks": full()}, {"name": "Hero"})
     assert [row["Name"] for row in app.query(["Name"], with_=["PoseLandmarks"])] == ["Hero"]
 
 
@@ -86,10 +102,12 @@ def test_push_pose_refuses_bad_frames_and_targets(app: brp.App) -> None:
         app.push_pose(b"\x00\x01 not a frame")
     with pytest.raises(brp.InvalidParams):
         app.push_pose({"landmarks": []})
+    with pytest.raises(brp.InvalidParams, match="expected 33 landmarks"):
+        app.push_pose({"timestamp": 1.0, "landmarks": []})
     with pytest.raises(brp.EntityNotFound):
-        app.push_pose({"timestamp": 1.0, "landmarks": []}, "99v0")
+        app.push_pose({"timestamp": 1.0, "landmarks": full()}, "99v0")
     with pytest.raises(brp.InvalidParams):
-        app.push_pose({"timestamp": 1.0, "landmarks": []}, {"nobody": "x"})
+        app.push_pose({"timestamp": 1.0, "landmarks": full()}, {"nobody": "x"})
     with pytest.raises(TypeError):
         app.push_pose(3)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
@@ -99,7 +117,7 @@ def test_push_pose_refuses_bad_frames_and_targets(app: brp.App) -> None:
 def test_push_pose_refuses_the_worlds_hidden_entity(app: brp.App) -> None:
     with pytest.raises(brp.EntityNotFound):
         app.get("0v0", ["Name"])  # GET hides it
-    frames: list[dict[str, Any]] = [{"timestamp": 1.0, "landmarks": []}, {"Empty": {}}]
+    frames: list[dict[str, Any]] = [{"timestamp": 1.0, "landmarks": full()}, {"Empty": {}}]
     for frame in frames:
         with pytest.raises(brp.EntityNotFound, match="entity 0v0 does not exist"):
             app.push_pose(frame, "0v0")
@@ -115,7 +133,7 @@ def test_push_pose_refuses_the_worlds_hidden_entity(app: brp.App) -> None:
 )
 def test_push_pose_refuses_numbers_beyond_float(app: brp.App, landmark: dict[str, Any]) -> None:
     with pytest.raises(brp.InvalidParams, match="out of range for a 32-bit float"):
-        app.push_pose({"timestamp": 1.0, "landmarks": [landmark]})
+        app.push_pose({"timestamp": 1.0, "landmarks": full(landmark)})
     assert app.query(["PoseLandmarks"]) == []
 
 
@@ -274,8 +292,9 @@ def silent_controller(text: str) -> Iterator[int]:
     text frame, then neither sends nor reads anything (so it answers no
     ping) while the connection stays open; yields its port."""
     payload = text.encode()
-    assert len(payload) < 126
-    frame = bytes([0x81, len(payload)]) + payload
+    assert len(payload) < 65536
+    # A final text frame, unmasked, with a 16-bit length.
+    frame = bytes([0x81, 126]) + len(payload).to_bytes(2, "big") + payload
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.05)
     done = threading.Event()
@@ -306,7 +325,7 @@ def silent_controller(text: str) -> Iterator[int]:
 
 
 def test_a_silent_controller_is_noticed_and_the_client_reconnects(app: brp.App) -> None:
-    pose = json.dumps({"timestamp": 1.0, "landmarks": [{"x": 0.5, "y": 0.5, "z": 0.0}]})
+    pose = json.dumps({"timestamp": 1.0, "landmarks": full()})
     with silent_controller(pose) as port:
         with brp.PoseClient(
             app,

@@ -15,11 +15,13 @@ mod app;
 mod boundary;
 mod error_code;
 mod last_error;
+mod log;
 mod pose;
 mod session;
 mod status;
 mod string;
 
+pub use self::log::{BrpLogCallback, BrpLogLevel, brp_set_log_callback};
 pub use app::{
     BrpApp, brp_app_free, brp_app_new, brp_app_register_component, brp_app_update, brp_request,
 };

@@ -223,7 +223,8 @@ unsafe fn start(
 /// `"stopped"`), `connections`, `reconnects`, `frames_received`,
 /// `frames_applied`, `frames_dropped`, `decode_errors`, `oversize_frames`,
 /// `apply_errors`, `idle_timeouts`, `last_error`, `pose_age_ms`,
-/// `latency_ms`, `latency_mean_ms` (docs/pose.md).
+/// `arrival_fps`, `arrival_jitter_ms`, `latency_ms`, `latency_mean_ms`
+/// (docs/pose.md).
 ///
 /// Thread safety: callable from any thread, including the client's own
 /// `brp_pose_callback` while another thread stops the client (it never

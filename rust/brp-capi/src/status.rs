@@ -18,7 +18,8 @@ pub enum BrpStatus {
     InvalidUtf8 = 2,
     /// A configuration JSON was malformed, had an unknown field or an
     /// invalid value: `brp_app_new`'s (or a component it lists cannot be
-    /// declared), `brp_pose_client_start`'s, or `brp_pose_push`'s target.
+    /// declared), `brp_pose_client_start`'s, or `brp_pose_push`'s target;
+    /// or `brp_set_log_callback`'s `max_level` is not a level.
     InvalidConfig = 3,
     /// `brp_app_register_component` rejected the name: not an identifier
     /// (or `::` path of identifiers), reserved, or taken by a Rust type.
@@ -46,4 +47,8 @@ pub enum BrpStatus {
     /// panicked while it was built, or was not ready (the message says
     /// which). Nothing was made.
     AppBuildFailed = 11,
+    /// `brp_set_log_callback` cannot take the library's log: it was called
+    /// from a log callback, or something else in the library (e.g. a game's
+    /// plugin) installed a `log` logger first.
+    LogUnavailable = 12,
 }

@@ -17,9 +17,13 @@
 //! Pythonic layer (dicts, helpers, typed exceptions) is the pure-Python
 //! package `brp`, which drives any such module (`brp.module_app`). Every
 //! call that works on the world releases the GIL.
+//!
+//! libbrp's log messages (the `log` crate's records of `brp` targets) go to
+//! Python's `logging`, to the logger of the same dotted name (`brp.pose`).
 
 mod app;
 mod error;
+mod logging;
 mod pose;
 mod wait;
 
@@ -59,10 +63,12 @@ macro_rules! module {
 }
 
 /// Fills the module that [`module!`] defines: its version, its classes and
-/// the error codes, with `install` run on every app it makes.
+/// the error codes, with `install` run on every app it makes; and routes
+/// libbrp's log messages to Python's `logging`.
 #[doc(hidden)]
 pub fn init(module: &Bound<'_, PyModule>, install: Install) -> PyResult<()> {
     app::set_install(install);
+    logging::install(module.py())?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_class::<app::App>()?;
     module.add_class::<app::Session>()?;

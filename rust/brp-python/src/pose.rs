@@ -144,6 +144,8 @@ fn stats_dict<'py>(py: Python<'py>, stats: &Stats) -> PyResult<Bound<'py, PyDict
     dict.set_item("idle_timeouts", stats.idle_timeouts)?;
     dict.set_item("last_error", stats.last_error.as_deref())?;
     dict.set_item("pose_age_ms", stats.pose_age_ms)?;
+    dict.set_item("arrival_fps", stats.arrival_fps)?;
+    dict.set_item("arrival_jitter_ms", stats.arrival_jitter_ms)?;
     dict.set_item("latency_ms", stats.latency_ms)?;
     dict.set_item("latency_mean_ms", stats.latency_mean_ms)?;
     Ok(dict)

@@ -119,11 +119,12 @@ fn frames(count: usize) -> Vec<Vec<u8>> {
                     presence: 0.95,
                 })
                 .collect();
-            Frame::Pose(PoseLandmarks {
+            Frame::pose(PoseLandmarks {
                 timestamp: i as f64,
                 sequence: Some(i as u64),
                 capture_time_ns: None,
                 landmarks,
+                ..PoseLandmarks::default()
             })
             .to_flatbuffers()
         })

@@ -217,11 +217,12 @@ fn pose_bytes() -> Vec<u8> {
             presence: 0.95,
         })
         .collect();
-    Frame::Pose(PoseLandmarks {
+    Frame::pose(PoseLandmarks {
         timestamp: 1.5,
         landmarks,
         sequence: Some(1),
         capture_time_ns: None,
+        ..PoseLandmarks::default()
     })
     .to_flatbuffers()
 }

@@ -1446,10 +1446,10 @@ async fn stream_poses(
 /// JSON text).
 fn pose_message(sequence: u64) -> Message {
     let frame = if sequence.is_multiple_of(300) {
-        Frame::Empty
+        Frame::empty()
     } else {
         let wave = (sequence % 120) as f32 / 120.0;
-        Frame::Pose(PoseLandmarks {
+        Frame::pose(PoseLandmarks {
             timestamp: sequence as f64 / 60.0,
             sequence: Some(sequence),
             capture_time_ns: SystemTime::now()
@@ -1465,6 +1465,7 @@ fn pose_message(sequence: u64) -> Message {
                     presence: 0.95,
                 })
                 .collect(),
+            ..PoseLandmarks::default()
         })
     };
     if sequence.is_multiple_of(10) {

@@ -202,11 +202,16 @@ static void pose(brp_app *app) {
   CHECK_FAILS(brp_pose_push(app, NULL, GARBAGE, sizeof GARBAGE), BRP_STATUS_POSE_REJECTED,
               "brp_pose_push: ");
   CHECK_FAILS(brp_pose_push(app, NULL, GARBAGE, 0), BRP_STATUS_POSE_REJECTED, "brp_pose_push: ");
-  CHECK_FAILS(brp_pose_push(app, "{\"entity\": \"99v0\"}", (const uint8_t *)FRAME, strlen(FRAME)),
+  CHECK_FAILS(brp_pose_push(app, "{\"entity\": \"99v0\", \"landmark_count\": null}",
+                            (const uint8_t *)FRAME, strlen(FRAME)),
               BRP_STATUS_POSE_REJECTED, not_found);
 
-  CHECK_OK(brp_pose_push(app, NULL, (const uint8_t *)FRAME, strlen(FRAME)));
-  CHECK_OK(brp_pose_push(app, "{\"name\": \"Player\"}", (const uint8_t *)FRAME, strlen(FRAME)));
+  /* FRAME has one landmark: a target that takes any count (33 by default). */
+  CHECK_FAILS(brp_pose_push(app, NULL, (const uint8_t *)FRAME, strlen(FRAME)),
+              BRP_STATUS_POSE_REJECTED, "expected 33 landmarks");
+  CHECK_OK(brp_pose_push(app, "{\"landmark_count\": null}", (const uint8_t *)FRAME, strlen(FRAME)));
+  CHECK_OK(brp_pose_push(app, "{\"name\": \"Player\", \"landmark_count\": null}",
+                         (const uint8_t *)FRAME, strlen(FRAME)));
   CHECK_OK(brp_request(app,
                        "{\"id\": 1, \"request\": \"QUERY\", \"params\": {\"data\": "
                        "{\"components\": [\"Name\", \"PoseLandmarks\"]}}}",

@@ -4,7 +4,9 @@
 #include <brp.hpp>
 
 #include <chrono>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -71,7 +73,9 @@ void error_responses_are_returned() {
 
 void pose() {
   const brp::App app;
-  app.push_pose(R"({"timestamp": 2.0, "landmarks": [{"x": 0.75, "y": 0.5, "z": 0.0}]})");
+  // One landmark: a target that takes any count (33 by default).
+  app.push_pose(R"({"timestamp": 2.0, "landmarks": [{"x": 0.75, "y": 0.5, "z": 0.0}]})",
+                R"({"landmark_count": null})");
   const json found = json::parse(
       app.request(R"({"id": 1, "request": "QUERY", "params": {"data": {"components": ["PoseLandmarks"]}}})"));
   CHECK(found["response"].size() == 1 && found.dump().find("0.75") != std::string::npos);
@@ -96,6 +100,49 @@ void pose() {
   CHECK(observed.get() != nullptr && calls == 0);
 }
 
+// A client that cannot connect logs its refusal to the function set, with
+// its level and target; clearing stops the messages.
+void log_callback() {
+  struct Message {
+    brp_log_level level;
+    std::string target, text;
+  };
+  std::mutex mutex;
+  std::vector<Message> got;
+  brp_status nested = BRP_STATUS_OK;
+  brp::set_log_callback(
+      [&](brp_log_level level, std::string_view target, std::string_view text) {
+        try {
+          brp::set_log_callback(nullptr);
+        } catch (const brp::Error& error) {
+          nested = error.status();
+        }
+        std::lock_guard<std::mutex> lock(mutex);
+        got.push_back({level, std::string(target), std::string(text)});
+      },
+      BRP_LOG_LEVEL_WARN);
+  const brp::App app;
+  const auto refused = [&] {
+    brp::PoseClient client(app, R"({"url": "ws://127.0.0.1:1", "reconnect": false})");
+    for (long waited = 0; waited < BRP_TEST_HANG_MS; waited += 5) {
+      if (json::parse(client.stats())["state"] == "stopped") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  refused();
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    CHECK(got.size() == 1);
+    CHECK(!got.empty() && got[0].level == BRP_LOG_LEVEL_WARN && got[0].target == "brp::pose" &&
+          got[0].text.find("cannot connect") != std::string::npos);
+    CHECK(nested == BRP_STATUS_LOG_UNAVAILABLE);
+  }
+  brp::set_log_callback(nullptr);
+  refused();
+  std::lock_guard<std::mutex> lock(mutex);
+  CHECK(got.size() == 1);
+}
+
 void move_assigning_a_session_closes_the_old_one() {
   const brp::App app;
   brp::Session session = app.session();
@@ -118,6 +165,7 @@ int main() {
   moves_transfer_ownership();
   error_responses_are_returned();
   pose();
+  log_callback();
   move_assigning_a_session_closes_the_old_one();
   return brp_test_summary("wrapper");
 }

@@ -5,12 +5,14 @@ use super::apply::Applier;
 use super::config::{ClientConfig, OVERSIZE_FACTOR};
 use super::event::{FrameEvent, FrameObserver};
 use super::frame::Frame;
-use super::stats::{ConnectionState, Recorder, Stats};
+use super::stats::{ConnectionState, HeldBack, Recorder, Stats, Throttle};
 use super::tls;
 use crate::error::{BrpError, BrpResult};
 use crate::host::Host;
 use crate::params::echo;
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use log::{Level, debug, error, info, log, log_enabled, warn};
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::hash::BuildHasher;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -23,10 +25,13 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
-use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue, Uri};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+/// The `log` target of the pose client's messages.
+const TARGET: &str = "brp::pose";
 
 /// A pose stream from one controller into one [`Host`].
 ///
@@ -34,6 +39,14 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 /// reads every frame already in the socket, keeps the newest, decodes it and
 /// applies it under the app's lock, so poses never queue up (the frames it
 /// skips count as dropped). Dropping the client stops it.
+///
+/// It logs through the `log` crate, target `brp::pose`, each message
+/// starting with the controller's URL (without user info and query):
+/// connecting (debug), connected and stopped (info), a failed or lost
+/// connection (warn, info for a close by the controller), and per-frame
+/// errors (warn; a panicking observer: error). Each kind, and the
+/// connection's messages together, log at most 10 at once, then one per
+/// second, saying how many were not logged.
 ///
 /// Every method takes `&self`, so one client may be shared between threads
 /// (e.g. in an `Arc`): [`stats`](Self::stats) never waits for
@@ -49,6 +62,8 @@ pub struct PoseClient {
 /// What the client and its network task share.
 struct Shared {
     recorder: Recorder,
+    /// The controller's URL for log messages ([`log_url`]).
+    log_url: String,
     /// Held while a frame is applied and observed; [`PoseClient::stop`]
     /// takes it to wait for that frame.
     gate: Mutex<()>,
@@ -113,6 +128,7 @@ impl PoseClient {
             .map_err(|e| BrpError::internal(format!("cannot start: {e}")))?;
         let shared = Arc::new(Shared {
             recorder: Recorder::new(),
+            log_url: log_url(request.uri()),
             gate: Mutex::new(()),
             stopped: AtomicBool::new(false),
             stopped_inside: AtomicBool::new(false),
@@ -125,6 +141,7 @@ impl PoseClient {
             config,
             app: app.clone(),
             shared: shared.clone(),
+            throttles: Throttles::default(),
         };
         runtime.spawn(connection.run());
         Ok(Self {
@@ -166,6 +183,7 @@ impl PoseClient {
             .take();
         if let Some(runtime) = runtime {
             runtime.shutdown_background();
+            info!(target: TARGET, "{}: stopped", shared.log_url);
         }
         shared.recorder.set_state(ConnectionState::Stopped);
     }
@@ -200,7 +218,43 @@ fn handshake_request(config: &ClientConfig) -> BrpResult<Request> {
     Ok(request)
 }
 
+/// `uri` for log messages: its scheme, host, port and path, without the
+/// user info and query, which may hold secrets.
+fn log_url(uri: &Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("ws");
+    let host = uri.host().unwrap_or_default();
+    let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let url = format!("{scheme}://{host}{port}{}", uri.path());
+    escape(&echo(&url)).into_owned()
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`, ...), so
+/// that a message quoting a peer's input stays one line and cannot steer a
+/// terminal.
+fn escape(text: &str) -> Cow<'_, str> {
+    if !text.contains(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let escaped = text.chars().fold(String::new(), |mut out, c| {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        out
+    });
+    Cow::Owned(escaped)
+}
+
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Why a connection attempt failed.
+enum Refused {
+    /// The attempt took longer than `connect_timeout_ms`.
+    TimedOut,
+    /// TCP, TLS or the WebSocket handshake failed.
+    Failed(tungstenite::Error),
+}
 
 /// Why a connection ended other than by closing.
 enum Lost {
@@ -235,6 +289,18 @@ struct Connection {
     config: ClientConfig,
     app: Host,
     shared: Arc<Shared>,
+    throttles: Throttles,
+}
+
+/// The log throttles: of the connection's messages, and of the per-frame
+/// errors, one per kind.
+#[derive(Default)]
+struct Throttles {
+    connection: Throttle,
+    oversize: Throttle,
+    decode: Throttle,
+    apply: Throttle,
+    observer: Throttle,
 }
 
 impl Connection {
@@ -246,29 +312,67 @@ impl Connection {
                 recorder.update(|s| s.reconnects += 1);
             }
             recorder.set_state(ConnectionState::Connecting);
-            match self.connect().await {
+            if let Some(held) = admit(&mut self.throttles.connection, Level::Debug) {
+                let (url, n) = (&self.shared.log_url, attempt + 1);
+                debug!(target: TARGET, "{url}: connecting (attempt {n}){held}");
+            }
+            let (level, ended) = match self.connect().await {
                 Ok(socket) => {
                     failures = 0;
-                    let recorder = &self.shared.recorder;
-                    recorder.update(|s| s.connections += 1);
-                    recorder.set_state(ConnectionState::Connected);
-                    if let Err(lost) = self.receive(socket).await {
-                        self.lost(lost);
+                    self.shared.recorder.connected();
+                    if let Some(held) = admit(&mut self.throttles.connection, Level::Info) {
+                        info!(target: TARGET, "{}: connected{held}", self.shared.log_url);
+                    }
+                    match self.receive(socket).await {
+                        Ok(()) => (Level::Info, "connection closed".to_owned()),
+                        Err(lost) => (Level::Warn, self.lost(lost)),
                     }
                 }
-                Err(message) => recorder.error(|_| (), message),
-            }
-            if !self.config.reconnect || self.shared.stopped.load(Ordering::Acquire) {
+                Err(refused) => (Level::Warn, self.refused(refused)),
+            };
+            if self.shared.stopped.load(Ordering::Acquire) {
                 break;
             }
+            let held = admit(&mut self.throttles.connection, level);
+            let url = &self.shared.log_url;
+            if !self.config.reconnect {
+                if let Some(held) = held {
+                    let plan = "not reconnecting (reconnect is off)";
+                    log!(target: TARGET, level, "{url}: {ended}; {plan}{held}");
+                }
+                break;
+            }
+            let delay = self.config.backoff.delay(failures, random_unit());
+            if let Some(held) = held {
+                let ms = delay.as_millis();
+                log!(target: TARGET, level, "{url}: {ended}; reconnecting in {ms} ms{held}");
+            }
             self.shared.recorder.set_state(ConnectionState::Waiting);
-            tokio::time::sleep(self.config.backoff.delay(failures, random_unit())).await;
+            tokio::time::sleep(delay).await;
             failures = failures.saturating_add(1);
         }
         self.shared.recorder.set_state(ConnectionState::Stopped);
     }
 
-    async fn connect(&self) -> Result<Socket, String> {
+    /// Records a failed connection attempt; what to log of it.
+    fn refused(&self, refused: Refused) -> String {
+        let url = echo(&self.config.url);
+        let (message, logged) = match refused {
+            Refused::Failed(e) => (
+                format!("cannot connect to {url}: {e}"),
+                format!("cannot connect: {e}"),
+            ),
+            Refused::TimedOut => {
+                let ms = self.config.connect_timeout_ms;
+                let logged = format!("connecting timed out after {ms} ms (connect_timeout_ms)");
+                (format!("connecting to {url} timed out"), logged)
+            }
+        };
+        self.shared.recorder.error(|_| (), message);
+        escape(&logged).into_owned()
+    }
+
+    async fn connect(&self) -> Result<Socket, Refused> {
         let limit = self.config.max_message_size.saturating_mul(OVERSIZE_FACTOR);
         let websocket = WebSocketConfig::default()
             .max_message_size(Some(limit))
@@ -279,26 +383,26 @@ impl Connection {
             true, // TCP_NODELAY
             Some(self.connector.clone()),
         );
-        let url = echo(&self.config.url);
         let timeout = Duration::from_millis(self.config.connect_timeout_ms);
         match tokio::time::timeout(timeout, attempt).await {
             Ok(Ok((socket, _response))) => Ok(socket),
-            Ok(Err(e)) => Err(format!("cannot connect to {url}: {e}")),
-            Err(_) => Err(format!("connecting to {url} timed out")),
+            Ok(Err(e)) => Err(Refused::Failed(e)),
+            Err(_) => Err(Refused::TimedOut),
         }
     }
 
-    /// Records why the connection ended.
-    fn lost(&self, lost: Lost) {
+    /// Records why the connection ended; what to log of it.
+    fn lost(&self, lost: Lost) -> String {
         let recorder = &self.shared.recorder;
-        match lost {
+        let message = match lost {
             Lost::Idle => {
                 let ms = self.config.idle_timeout_ms;
                 let message = format!(
                     "connection lost: idle timeout: nothing received for {ms} ms \
                      (idle_timeout_ms)"
                 );
-                recorder.error(|s| s.idle_timeouts += 1, message);
+                recorder.error(|s| s.idle_timeouts += 1, message.clone());
+                message
             }
             Lost::Socket(tungstenite::Error::Capacity(CapacityError::MessageTooLong {
                 size,
@@ -312,10 +416,16 @@ impl Connection {
                     s.frames_received += 1;
                     s.oversize_frames += 1;
                 };
-                recorder.error(count, message);
+                recorder.error(count, message.clone());
+                message
             }
-            Lost::Socket(e) => recorder.error(|_| (), format!("connection lost: {e}")),
-        }
+            Lost::Socket(e) => {
+                let message = format!("connection lost: {e}");
+                recorder.error(|_| (), message.clone());
+                message
+            }
+        };
+        escape(&message).into_owned()
     }
 
     /// Receives until the connection closes or the client stops: waits for
@@ -384,18 +494,21 @@ impl Connection {
 
     /// Counts a message; a frame within the size limit replaces `newest`
     /// (the one it replaces counts as dropped).
-    fn keep(&self, message: Message, newest: &mut Option<Pending>) {
+    fn keep(&mut self, message: Message, newest: &mut Option<Pending>) {
         let frame = match message {
             Message::Binary(bytes) => Pending::Binary(bytes),
             Message::Text(text) => Pending::Text(text),
             Message::Ping(_) | Message::Pong(_) | Message::Close(_) | Message::Frame(_) => return,
         };
         let recorder = &self.shared.recorder;
-        recorder.update(|s| s.frames_received += 1);
+        recorder.received(std::time::Instant::now());
         let (len, limit) = (frame.bytes().len(), self.config.max_message_size);
         if len > limit {
             let message =
                 format!("skipped a {len}-byte frame (over max_message_size, {limit} bytes)");
+            if let Some(held) = admit(&mut self.throttles.oversize, Level::Warn) {
+                warn!(target: TARGET, "{}: {message}{held}", self.shared.log_url);
+            }
             return recorder.error(|s| s.oversize_frames += 1, message);
         }
         if newest.replace(frame).is_some() {
@@ -412,26 +525,29 @@ impl Connection {
             return false;
         }
         let decoded = match frame {
-            Pending::Binary(bytes) => Frame::from_flatbuffers(bytes),
-            Pending::Text(text) => Frame::from_json(text.as_bytes()),
+            Pending::Binary(bytes) => Frame::from_flatbuffers_for(bytes, self.applier.target()),
+            Pending::Text(text) => Frame::from_json_for(text.as_bytes(), self.applier.target()),
         };
         let frame = match decoded {
             Ok(frame) => frame,
             Err(e) => {
-                shared
-                    .recorder
-                    .error(|s| s.decode_errors += 1, e.to_string());
+                let message = e.to_string();
+                if let Some(held) = admit(&mut self.throttles.decode, Level::Warn) {
+                    let (url, text) = (&shared.log_url, escape(&message));
+                    warn!(target: TARGET, "{url}: skipped a malformed frame: {text}{held}");
+                }
+                shared.recorder.error(|s| s.decode_errors += 1, message);
                 return true;
             }
         };
         let mut event = FrameEvent {
-            detected: matches!(frame, Frame::Pose(_)),
+            detected: !frame.people.is_empty(),
             sequence: None,
             timestamp: None,
             capture_time_ns: None,
             latency_ms: None,
         };
-        if let Frame::Pose(pose) = &frame {
+        if let Some(pose) = frame.people.first() {
             event.sequence = pose.sequence;
             event.timestamp = Some(pose.timestamp);
             event.capture_time_ns = pose.capture_time_ns;
@@ -440,6 +556,10 @@ impl Connection {
         let applied = self.applier.apply(&self.app, frame);
         APPLYING.set(std::ptr::null());
         if let Err(e) = applied {
+            if let Some(held) = admit(&mut self.throttles.apply, Level::Warn) {
+                let (url, text) = (&shared.log_url, escape(&e.message));
+                warn!(target: TARGET, "{url}: cannot apply a frame: {text}{held}");
+            }
             shared.recorder.error(|s| s.apply_errors += 1, e.message);
             return true;
         }
@@ -452,10 +572,23 @@ impl Connection {
             && catch_unwind(AssertUnwindSafe(|| observer(&event))).is_err()
         {
             let message = "the frame observer panicked".to_owned();
+            if let Some(held) = admit(&mut self.throttles.observer, Level::Error) {
+                error!(target: TARGET, "{}: {message}{held}", shared.log_url);
+            }
             shared.recorder.error(|_| (), message);
         }
         !shared.stopped.load(Ordering::Acquire)
     }
+}
+
+/// Whether to log a message at `level` through `throttle` now: `Some` with
+/// the count held back before it when the level is enabled and the
+/// throttle lets it through (a message nobody would see takes no turn).
+fn admit(throttle: &mut Throttle, level: Level) -> Option<HeldBack> {
+    if !log_enabled!(target: TARGET, level) {
+        return None;
+    }
+    throttle.admit(std::time::Instant::now())
 }
 
 /// A random number in [0, 1) for backoff jitter, from std's randomly keyed

@@ -12,4 +12,6 @@ mod poll;
 mod pose_client;
 mod pose_frames;
 mod pose_hardening;
+mod pose_logging;
+mod pose_people;
 mod pose_support;

@@ -55,7 +55,7 @@ fn poses_land_on_the_player_and_empty_marks_it_not_detected() {
 
     let mut sent = pose(1);
     sent.capture_time_ns = Some(1_700_000_000_000_000_000);
-    peer.send_frame(&Frame::Pose(sent.clone()));
+    peer.send_frame(&Frame::pose(sent.clone()));
     applied(&client, 1);
     let player = entity_named(&app, "Player");
     let got = landmarks(&app, &player).expect("PoseLandmarks present");
@@ -68,7 +68,7 @@ fn poses_land_on_the_player_and_empty_marks_it_not_detected() {
         Some(0.9)
     );
 
-    peer.send_frame(&Frame::Empty);
+    peer.send_frame(&Frame::empty());
     applied(&client, 2);
     let not_detected = request(
         &app,
@@ -81,7 +81,7 @@ fn poses_land_on_the_player_and_empty_marks_it_not_detected() {
         "Empty removes PoseLandmarks"
     );
 
-    peer.send(Message::text(Frame::Pose(pose(3)).to_json()));
+    peer.send(Message::text(Frame::pose(pose(3)).to_json()));
     applied(&client, 3);
     assert_eq!(
         landmarks(&app, &player).expect("present again")["sequence"],
@@ -108,7 +108,7 @@ fn the_auth_header_arrives_and_an_entity_target_is_used() {
     config
         .headers
         .insert("Authorization".into(), "Bearer s3cret".into());
-    config.target = Target::Entity(target);
+    config.target = Target::entity(target);
     let client = PoseClient::start(&app, config).expect("client starts");
     let peer = server.next_peer();
     assert_eq!(
@@ -117,7 +117,7 @@ fn the_auth_header_arrives_and_an_entity_target_is_used() {
             .and_then(|v| v.to_str().ok()),
         Some("Bearer s3cret")
     );
-    peer.send_frame(&Frame::Pose(pose(1)));
+    peer.send_frame(&Frame::pose(pose(1)));
     applied(&client, 1);
     let id = brp::entity_id::format(target);
     assert_eq!(landmarks(&app, &id).expect("landed")["sequence"], json!(1));
@@ -132,7 +132,7 @@ fn bad_frames_are_counted_and_skipped_and_the_connection_survives() {
     let client = PoseClient::start(&app, config).expect("client starts");
     let peer = server.next_peer();
 
-    let good = Frame::Pose(pose(1)).to_flatbuffers();
+    let good = Frame::pose(pose(1)).to_flatbuffers();
     let bad = [
         Message::binary(vec![0xde, 0xad, 0xbe, 0xef, 0, 1, 2]),
         Message::binary(good[..good.len() / 2].to_vec()),
@@ -175,7 +175,7 @@ fn reconnects_after_the_server_restarts() {
     let app = Host::new();
     let client = PoseClient::start(&app, config(server.url())).expect("client starts");
     let peer = server.next_peer();
-    peer.send_frame(&Frame::Pose(pose(1)));
+    peer.send_frame(&Frame::pose(pose(1)));
     applied(&client, 1);
 
     drop((peer, server));
@@ -184,7 +184,7 @@ fn reconnects_after_the_server_restarts() {
     });
     let server = Server::start_on(addr, None);
     let peer = server.next_peer();
-    peer.send_frame(&Frame::Pose(pose(2)));
+    peer.send_frame(&Frame::pose(pose(2)));
     applied(&client, 2);
 
     let stats = client.stats();
@@ -227,7 +227,7 @@ fn the_newest_pose_wins_a_burst() {
     // all but the newest dropped, not queued.
     app.read(|_| {
         for sequence in 1..=BURST {
-            peer.send_frame(&Frame::Pose(pose(sequence)));
+            peer.send_frame(&Frame::pose(pose(sequence)));
         }
         wait_until("the burst is written", || peer.written() == BURST as usize);
     });
@@ -269,10 +269,10 @@ fn the_observer_sees_every_applied_frame_in_order() {
     let mut stamped = pose(1);
     stamped.capture_time_ns = Some(1_700_000_000_000_000_000);
     let frames = [
-        Frame::Pose(stamped),
-        Frame::Empty,
-        Frame::Pose(pose(3)),
-        Frame::Pose(pose(4)),
+        Frame::pose(stamped),
+        Frame::empty(),
+        Frame::pose(pose(3)),
+        Frame::pose(pose(4)),
     ];
     for (count, frame) in (1..).zip(&frames) {
         peer.send_frame(frame);
@@ -334,7 +334,7 @@ fn wss_with_a_configured_ca() {
         config.ca_cert_path = path;
         let client = PoseClient::start(&app, config).expect("client starts");
         let peer = server.next_peer();
-        peer.send_frame(&Frame::Pose(pose(7)));
+        peer.send_frame(&Frame::pose(pose(7)));
         applied(&client, 1);
         // Stop the client before the server side closes, so it does not
         // reconnect and take the next client's place.

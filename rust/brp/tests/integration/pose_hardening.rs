@@ -1,6 +1,7 @@
 //! Hardening of the pose client and `push_frame`: stopping while an
 //! observer reads the stats, silent controllers, the world's hidden
-//! entities, numbers beyond `f32`, error messages, and the hard size limit.
+//! entities, numbers beyond `f32`, error messages, the hard size limit, and
+//! frames that point many offsets at one table.
 
 use crate::pose_support::{DEADLINE, Server, config, pose, request, wait_until};
 use brp::Host;
@@ -60,7 +61,7 @@ fn an_observer_reads_the_stats_while_another_thread_stops_the_client() {
         .expect("client starts");
     let client = slot.get_or_init(|| Arc::new(client)).clone();
     let peer = server.next_peer();
-    peer.send_frame(&Frame::Pose(pose(1)));
+    peer.send_frame(&Frame::pose(pose(1)));
     entered.recv_timeout(DEADLINE).expect("the observer runs");
 
     let stopper = std::thread::spawn({
@@ -91,7 +92,7 @@ fn a_silent_controller_is_dropped_after_the_idle_timeout_and_reconnected() {
     config.idle_timeout_ms = 500;
     let client = PoseClient::start(&app, config).expect("client starts");
     let first = server.next_peer();
-    first.send_frame(&Frame::Pose(pose(1)));
+    first.send_frame(&Frame::pose(pose(1)));
     applied(&client, 1);
 
     wait_until("the silence is noticed", || {
@@ -143,7 +144,7 @@ fn a_quiet_controller_that_answers_pings_stays_connected() {
     config.idle_timeout_ms = 400;
     let client = PoseClient::start(&app, config).expect("client starts");
     let peer = server.next_peer();
-    peer.send_frame(&Frame::Pose(pose(1)));
+    peer.send_frame(&Frame::pose(pose(1)));
     applied(&client, 1);
     // 60 pings, at least 20 ms apart: three idle timeouts without a frame.
     wait_until("the pings are answered", || peer.pings() >= PINGS);
@@ -171,11 +172,11 @@ fn the_worlds_hidden_entities_are_no_pose_targets() {
     assert_eq!(get["error"]["code"], json!(-23401), "GET hides it: {get}");
 
     let frames = [
-        Frame::Pose(pose(1)).to_flatbuffers(),
-        Frame::Empty.to_flatbuffers(),
+        Frame::pose(pose(1)).to_flatbuffers(),
+        Frame::empty().to_flatbuffers(),
     ];
     for frame in frames {
-        let error = push_frame(&app, &Target::Entity(hidden), &frame).expect_err("hidden");
+        let error = push_frame(&app, &Target::entity(hidden), &frame).expect_err("hidden");
         assert_eq!(error.code, brp::ErrorCode::EntityNotFound);
         assert_eq!(error.message, "entity 0v0 does not exist");
     }
@@ -194,7 +195,7 @@ fn the_worlds_hidden_entities_are_no_pose_targets() {
     push_frame(
         &app,
         &Target::default(),
-        &Frame::Pose(pose(2)).to_flatbuffers(),
+        &Frame::pose(pose(2)).to_flatbuffers(),
     )
     .expect("lands on a new Player");
     assert!(app.read(|world| world.get::<PoseLandmarks>(hidden).is_none()));
@@ -204,10 +205,10 @@ fn the_worlds_hidden_entities_are_no_pose_targets() {
 
     let server = Server::start();
     let mut config = config(server.url());
-    config.target = Target::Entity(hidden);
+    config.target = Target::entity(hidden);
     let client = PoseClient::start(&app, config).expect("client starts");
     let peer = server.next_peer();
-    peer.send_frame(&Frame::Pose(pose(3)));
+    peer.send_frame(&Frame::pose(pose(3)));
     wait_until("the frame is refused", || client.stats().apply_errors == 1);
     let stats = client.stats();
     assert_eq!(stats.frames_applied, 0);
@@ -216,6 +217,14 @@ fn the_worlds_hidden_entities_are_no_pose_targets() {
         Some("entity 0v0 does not exist")
     );
     assert!(app.read(|world| world.get::<PoseLandmarks>(hidden).is_none()));
+}
+
+/// The default target, for poses of any landmark count.
+fn any_count() -> Target {
+    Target {
+        landmark_count: None,
+        ..Target::default()
+    }
 }
 
 /// A one-landmark JSON pose whose landmark has `field` set to `value`.
@@ -243,7 +252,7 @@ fn numbers_beyond_f32_are_errors_and_never_stored() {
     ];
     for (field, value) in cases {
         let text = json_pose(field, value);
-        let error = push_frame(&app, &Target::default(), text.as_bytes()).expect_err(&text);
+        let error = push_frame(&app, &any_count(), text.as_bytes()).expect_err(&text);
         assert_eq!(error.code, brp::ErrorCode::InvalidParams, "{text}");
         assert!(
             error.message.contains(&format!("{field}: ")) && error.message.contains("out of range"),
@@ -252,7 +261,7 @@ fn numbers_beyond_f32_are_errors_and_never_stored() {
         );
     }
     let edge = json_pose("x", "3.4028235e38");
-    push_frame(&app, &Target::default(), edge.as_bytes()).expect("f32::MAX is in range");
+    push_frame(&app, &any_count(), edge.as_bytes()).expect("f32::MAX is in range");
     app.with_world_mut(|world| world.clear_entities());
 
     let mut flatbuffers = Vec::new();
@@ -262,11 +271,11 @@ fn numbers_beyond_f32_are_errors_and_never_stored() {
             z: bad,
             ..landmarks.landmarks[5]
         };
-        flatbuffers.push(Frame::Pose(landmarks).to_flatbuffers());
+        flatbuffers.push(Frame::pose(landmarks).to_flatbuffers());
     }
     let mut timestamp = pose(1);
     timestamp.timestamp = f64::NAN;
-    flatbuffers.push(Frame::Pose(timestamp).to_flatbuffers());
+    flatbuffers.push(Frame::pose(timestamp).to_flatbuffers());
     for frame in &flatbuffers {
         let error = push_frame(&app, &Target::default(), frame).expect_err("not finite");
         assert_eq!(error.code, brp::ErrorCode::InvalidParams);
@@ -280,7 +289,9 @@ fn numbers_beyond_f32_are_errors_and_never_stored() {
 
     // The client counts them as decode errors and applies nothing.
     let server = Server::start();
-    let client = PoseClient::start(&app, config(server.url())).expect("client starts");
+    let mut config = config(server.url());
+    config.target = any_count();
+    let client = PoseClient::start(&app, config).expect("client starts");
     let peer = server.next_peer();
     let bad = [
         Message::text(json_pose("x", "1e300")),
@@ -296,10 +307,11 @@ fn numbers_beyond_f32_are_errors_and_never_stored() {
     assert_eq!(with_component(&app, "PoseLandmarks"), json!([]));
 }
 
-/// The message of the error `push_frame` gives for `bytes`.
+/// The message of the error `push_frame` gives for `bytes` (pushed to a
+/// target of any landmark count).
 fn refusal(bytes: &[u8]) -> String {
     let app = Host::new();
-    let error = push_frame(&app, &Target::default(), bytes).expect_err("refused");
+    let error = push_frame(&app, &any_count(), bytes).expect_err("refused");
     assert_eq!(error.code, brp::ErrorCode::InvalidParams);
     error.message
 }
@@ -390,7 +402,7 @@ fn a_frame_over_the_hard_limit_ends_the_connection_which_is_counted_and_reestabl
     assert!(error.contains(&hard), "{error}");
 
     let second = server.next_peer();
-    second.send_frame(&Frame::Empty);
+    second.send_frame(&Frame::empty());
     applied(&client, 1);
     let stats = client.stats();
     assert_eq!((stats.connections, stats.frames_received), (2, 2));
@@ -443,7 +455,7 @@ fn a_frame_applied_while_another_thread_stops_is_still_observed() {
     let peer = server.next_peer();
     // Hold the world so that the frame waits to apply while stop begins.
     let stopper = app.read(|_| {
-        peer.send_frame(&Frame::Pose(pose(1)));
+        peer.send_frame(&Frame::pose(pose(1)));
         wait_until("the frame is received", || {
             client.stats().frames_received == 1
         });
@@ -464,5 +476,63 @@ fn a_frame_applied_while_another_thread_stops_is_still_observed() {
         observed.load(Ordering::Acquire),
         applied,
         "one observer call per applied frame"
+    );
+}
+
+/// FlatBuffers may point many offsets at one table, so a small frame can
+/// list thousands of people or landmarks. The decoder builds no more
+/// people than the target takes and counts landmarks before reading them.
+#[test]
+fn a_small_frame_cannot_make_many_people_or_landmarks() {
+    use flatbuffers::FlatBufferBuilder;
+    let pose_table = |fbb: &mut FlatBufferBuilder<'static>, landmarks: usize| {
+        // One landmark table, listed `landmarks` times.
+        let start = fbb.start_table();
+        fbb.push_slot::<f32>(4, 0.5, 0.0); // x
+        let landmark = fbb.end_table(start);
+        let landmarks = fbb.create_vector(&vec![landmark; landmarks]);
+        let start = fbb.start_table();
+        fbb.push_slot_always(4, landmarks); // landmarks
+        fbb.push_slot::<f64>(6, 1.0, 0.0); // timestamp
+        fbb.end_table(start)
+    };
+    let message = |people: usize, landmarks: usize| {
+        let mut fbb = FlatBufferBuilder::new();
+        let pose = pose_table(&mut fbb, landmarks);
+        let more = fbb.create_vector(&vec![pose; people - 1]);
+        let start = fbb.start_table();
+        fbb.push_slot_always(8, more); // more_people
+        fbb.push_slot_always(6, pose); // payload
+        fbb.push_slot::<u8>(4, 1, 0); // payload_type: PoseDetectionResult
+        let root = fbb.end_table(start);
+        fbb.finish(root, None);
+        fbb.finished_data().to_vec()
+    };
+
+    // 10,000 people of 33 landmarks in 40 KB: 8 are decoded and land.
+    let many = message(10_000, 33);
+    assert!(many.len() < 41_000, "{} bytes", many.len());
+    let frame = Frame::decode(&many).expect("a frame");
+    assert_eq!(frame.people.len(), 8);
+    let app = Host::new();
+    push_frame(&app, &Target::default(), &many).expect("lands");
+    assert_eq!(
+        with_component(&app, "PoseLandmarks")
+            .as_array()
+            .map(Vec::len),
+        Some(8)
+    );
+    let two = Target::from_json(r#"{"names": ["A", "B"]}"#).expect("a target");
+    assert_eq!(
+        Frame::decode_for(&many, &two).map(|f| f.people.len()),
+        Ok(2)
+    );
+
+    // 16,000 landmarks in 64 KB: refused by their count before any is read.
+    let long = message(2, 16_000);
+    let error = Frame::decode(&long).expect_err("16000 landmarks");
+    assert_eq!(
+        error.to_string(),
+        "landmarks: expected 33 landmarks (the target's landmark_count), got 16000"
     );
 }

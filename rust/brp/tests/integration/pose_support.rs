@@ -198,6 +198,7 @@ pub(crate) fn pose(sequence: u64) -> PoseLandmarks {
                 presence: 0.8,
             })
             .collect(),
+        ..PoseLandmarks::default()
     }
 }
 
