@@ -9,7 +9,9 @@
 //! `next()` returns the frame).
 //!
 //! Prints p50/p99 one-way latency at 60 Hz and 1 kHz, and the sustained
-//! frames/s when the controller sends flat out. `BRP_BENCH_QUICK=1` sends
+//! frames/s when the controller sends flat out; libbrp runs once more with
+//! the target's One Euro smoothing on (`brp_smoothing`), and the line under
+//! each paced case says what it adds to p50. `BRP_BENCH_QUICK=1` sends
 //! fewer frames. A benchmark: it prints figures and asserts nothing about
 //! timing.
 
@@ -162,6 +164,8 @@ async fn controller(
 enum Receiver {
     /// libbrp's `PoseClient` applying into a `Host`.
     Brp,
+    /// The same, with the target's One Euro smoothing on (its defaults).
+    BrpSmoothing,
     /// A bare tokio-tungstenite client.
     RawWs,
 }
@@ -193,7 +197,7 @@ fn run(receiver: Receiver, count: usize, period: Option<Duration>) -> Outcome {
     let mut _client = None;
     let mut _raw = None;
     match receiver {
-        Receiver::Brp => {
+        Receiver::Brp | Receiver::BrpSmoothing => {
             let app = Host::new();
             let spawned = app.request(r#"{"id":1,"request":"SPAWN","params":{"components":{"Name":{"JSON":"\"Player\""}}}}"#);
             assert!(spawned.contains("1v0"), "{spawned}");
@@ -211,7 +215,11 @@ fn run(receiver: Receiver, count: usize, period: Option<Duration>) -> Outcome {
                 );
             });
             let mut config = ClientConfig::new(url);
-            config.target = Target::from_json(r#"{"entity":"1v0"}"#).expect("target");
+            let target = match receiver {
+                Receiver::BrpSmoothing => r#"{"entity":"1v0","smoothing":{}}"#,
+                _ => r#"{"entity":"1v0"}"#,
+            };
+            config.target = Target::from_json(target).expect("target");
             config.max_message_size = 1 << 20;
             let client = PoseClient::start(&app, config).expect("pose client");
             let started = Instant::now();
@@ -309,11 +317,13 @@ fn main() {
         ("flat_out", nmax, None),
     ];
     for (name, count, period) in cases {
-        let mut p50 = [0.0; 2];
-        for (k, receiver) in [Receiver::Brp, Receiver::RawWs].into_iter().enumerate() {
+        let mut p50 = [0.0; 3];
+        let receivers = [Receiver::Brp, Receiver::RawWs, Receiver::BrpSmoothing];
+        for (k, receiver) in receivers.into_iter().enumerate() {
             let label = match receiver {
                 Receiver::Brp => "brp",
                 Receiver::RawWs => "raw_ws_floor",
+                Receiver::BrpSmoothing => "brp_smoothing",
             };
             let outcome = run(receiver, count, period);
             p50[k] = percentile(&outcome.latencies, 0.5);
@@ -328,9 +338,10 @@ fn main() {
         }
         if period.is_some() {
             println!(
-                "{:<26} p50 ratio brp / raw_ws_floor = {:.2}x",
+                "{:<26} p50 ratio brp / raw_ws_floor = {:.2}x; smoothing adds {:.1} µs",
                 format!("pose_e2e/{name}"),
-                p50[0] / p50[1]
+                p50[0] / p50[1],
+                p50[2] - p50[0]
             );
         }
     }

@@ -4,7 +4,7 @@
 //!
 //! Groups: `ping`, `get` (+ `serde_json` floor), `insert`, `query` of 1k /
 //! 10k / 100k entities, `poll_wake` (+ bare `Condvar` floor) and `pose`
-//! decode + apply (+ FlatBuffers decode floor).
+//! decode + apply, also with smoothing on (+ FlatBuffers decode floor).
 //!
 //! `BRP_BENCH_QUICK=1` shortens warm-up and measurement (used by
 //! `scripts/bench`).
@@ -235,6 +235,10 @@ fn pose(c: &mut Criterion) {
     let mut group = c.benchmark_group("pose");
     group.bench_function("decode_apply", |b| {
         b.iter(|| push_frame(&app, &target, black_box(&bytes)));
+    });
+    let smoothed = Target::from_json(r#"{"entity":"1v0","smoothing":{}}"#).expect("target");
+    group.bench_function("decode_apply_smoothing", |b| {
+        b.iter(|| push_frame(&app, &smoothed, black_box(&bytes)));
     });
     group.bench_function("flatbuffers_decode_floor", |b| {
         b.iter(|| Frame::from_flatbuffers(black_box(&bytes)));
