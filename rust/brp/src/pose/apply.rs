@@ -92,7 +92,7 @@ impl Applier {
     /// do not exist as far as poses go, as for GET.
     pub(crate) fn apply(&mut self, app: &Host, frame: Frame) -> BrpResult<()> {
         app.with_visible_world_mut(|world, visible| {
-            let targets = self.resolve(world, visible)?;
+            let targets = self.resolve(world, visible, frame.people.len())?;
             // Nothing fails from here on.
             let held: Vec<_> = targets
                 .iter()
@@ -134,10 +134,16 @@ impl Applier {
     /// The target entities, one per person [`Target::people`] allows:
     /// `None` for a name no visible entity has. Fails when a listed entity
     /// does not exist or is not visible.
+    ///
+    /// Names are looked up in the world (a scan of the named entities) only
+    /// while one of the first `people` targets (at least the first) is not
+    /// known yet: the entities found or spawned are remembered, so a steady
+    /// stream scans nothing.
     fn resolve(
         &mut self,
         world: &mut World,
         visible: &dyn Fn(EntityRef<'_>) -> bool,
+        people: usize,
     ) -> BrpResult<Vec<Option<Entity>>> {
         if let Mapping::Entities(entities) = &self.target.mapping {
             let entities = &entities[..self.target.people().min(entities.len())];
@@ -160,7 +166,8 @@ impl Applier {
         for (index, slot) in self.resolved.iter_mut().enumerate() {
             *slot = slot.filter(|&entity| named(world, entity, index));
         }
-        if self.resolved.contains(&None) {
+        let needed = people.max(1).min(self.resolved.len());
+        if self.resolved[..needed].contains(&None) {
             for (entity, name) in world.query::<(EntityRef, &Name)>().iter(world) {
                 let index = names.iter().position(|n| n == name.as_str());
                 if let Some(slot) = index.and_then(|index| self.resolved.get_mut(index))
@@ -191,7 +198,9 @@ impl Applier {
         let mut entity = world.entity_mut(entity);
         match self.target.smoothing {
             None => {
-                entity.remove::<(LandmarkFilter, WorldLandmarkFilter)>();
+                if entity.contains::<LandmarkFilter>() {
+                    entity.remove::<(LandmarkFilter, WorldLandmarkFilter)>();
+                }
             }
             Some(settings) => {
                 let kept = entity
