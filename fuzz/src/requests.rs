@@ -10,8 +10,8 @@
 //! [`wire::expected_id`]) and either a `response` object or an `error` with
 //! a code of the table; `to_text` and `to_json` agree; the world (entities,
 //! their components with change ticks, the registered components and the
-//! change tick) changes only on a successful SPAWN, DESTROY, INSERT, REMOVE
-//! or REPARENT. Through a session, every submission gets exactly one
+//! change tick) changes only on a successful SPAWN, DESTROY, INSERT, REMOVE,
+//! REPARENT, MUTATE, INSERT_RESOURCE or REMOVE_RESOURCE. Through a session, every submission gets exactly one
 //! response.
 
 use super::wire;
@@ -144,7 +144,8 @@ fn lines(data: &[u8]) -> Vec<String> {
 }
 
 /// Whether `text` names a request that may change the world when it
-/// succeeds: SPAWN, DESTROY, INSERT, REMOVE or REPARENT.
+/// succeeds: SPAWN, DESTROY, INSERT, REMOVE, REPARENT, MUTATE,
+/// INSERT_RESOURCE or REMOVE_RESOURCE.
 fn mutates(text: &str) -> bool {
     let fields = serde_json::from_str::<HashMap<String, &RawValue>>(text);
     let request = fields
@@ -152,7 +153,16 @@ fn mutates(text: &str) -> bool {
         .and_then(|f| serde_json::from_str::<String>(f.get("request")?.get()).ok());
     matches!(
         request.as_deref(),
-        Some("SPAWN" | "DESTROY" | "INSERT" | "REMOVE" | "REPARENT")
+        Some(
+            "SPAWN"
+                | "DESTROY"
+                | "INSERT"
+                | "REMOVE"
+                | "REPARENT"
+                | "MUTATE"
+                | "INSERT_RESOURCE"
+                | "REMOVE_RESOURCE"
+        )
     )
 }
 

@@ -3,12 +3,13 @@
 
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult, ErrorCode};
+use crate::params::echo;
 use crate::params::{self, Params};
 use crate::protocol::{Body, body, ok};
-use crate::world::Ecs;
-use crate::world::components::ComponentRef;
+use crate::world::components::{ComponentRef, Kind, NameKind};
 use crate::world::query::{QuerySpec, Rows};
 use crate::world::value::{self, Bundle};
+use crate::world::{self, Ecs};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::{ChildOf, Children};
 use serde::{Serialize, Serializer};
@@ -283,4 +284,255 @@ fn quoted(names: &[&str]) -> String {
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The resource a request names in `params.resource`.
+fn resource(host: &Ecs, params: &Params) -> BrpResult<(String, ComponentRef)> {
+    let name = params.str("resource")?;
+    let resource = host.names.resolve_resource(name)?.clone();
+    Ok((name.to_owned(), resource))
+}
+
+/// The error for a registered resource that the world does not hold.
+fn resource_absent(name: &str) -> BrpError {
+    BrpError::new(
+        ErrorCode::ComponentNotPresent,
+        format!("resource `{name}` is not in the world"),
+    )
+}
+
+/// GET_RESOURCE: `{resource}` → `{"value": {"JSON": text}}`.
+pub(crate) fn get_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+    let (name, resource) = resource(host, params)?;
+    let entity = host
+        .resource_entity(&resource)
+        .ok_or_else(|| resource_absent(&name))?;
+    let registry = host.registry.read();
+    let text = value::read(host.world.entity(entity), &resource, &registry)
+        .ok_or_else(|| resource_absent(&name))??;
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        value: value::Wrapped<'a>,
+    }
+    body(&Answer {
+        value: value::Wrapped(&text),
+    })
+}
+
+/// INSERT_RESOURCE: `{resource, value}` → `{"status": "OK"}`; inserts the
+/// resource or replaces its whole value.
+pub(crate) fn insert_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+    let (name, resource) = resource(host, params)?;
+    let wrapped = params.required("value")?;
+    let registry = host.registry.clone();
+    let registry = registry.read();
+    let decoded = value::decode(&name, &resource, wrapped, &registry).map_err(as_params)?;
+    // A removed resource keeps its entity, which takes the value back.
+    let kept = host.world.resource_entities().get(resource.id);
+    let entity = match kept.filter(|&entity| host.world.get_entity(entity).is_ok()) {
+        Some(entity) => entity,
+        None => host.world.spawn_empty().id(),
+    };
+    let mut bundle = Bundle::default();
+    bundle.push(decoded);
+    bundle.insert(&mut host.world.entity_mut(entity), &registry);
+    ok()
+}
+
+/// REMOVE_RESOURCE: `{resource}` → `{"status": "OK"}`; the resource must be present.
+pub(crate) fn remove_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+    let (name, resource) = resource(host, params)?;
+    if host.resource_entity(&resource).is_none() {
+        return Err(resource_absent(&name));
+    }
+    host.world.remove_resource_by_id(resource.id);
+    ok()
+}
+
+/// LIST_RESOURCES: `{}` → `{"resources": [path]}`, the reflected resources
+/// the world holds, sorted.
+pub(crate) fn list_resources(host: &mut Ecs, _: &Params) -> BrpResult<Body> {
+    let mut resources: Vec<&str> = host
+        .names
+        .list()
+        .filter(|(resource, _, kind)| {
+            *kind == NameKind::Resource && host.resource_entity(resource).is_some()
+        })
+        .map(|(resource, _, _)| &*resource.path)
+        .collect();
+    resources.sort_unstable();
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        resources: Vec<&'a str>,
+    }
+    body(&Answer { resources })
+}
+
+/// LIST: `{entity}` → `{"components": [path]}`, the named components the
+/// entity has; `{}` → `{"components": [{"name", "short", "kind"}]}`, every
+/// component name the world knows. Both sorted by full name.
+pub(crate) fn list(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        name: &'a str,
+        short: &'a str,
+        kind: &'static str,
+    }
+    #[derive(Serialize)]
+    struct Answer<T> {
+        components: Vec<T>,
+    }
+    let Some(id) = params.get("entity") else {
+        let mut components: Vec<Entry> = host
+            .names
+            .list()
+            .filter_map(|(component, short, kind)| {
+                let kind = match kind {
+                    NameKind::Reflected => "reflected",
+                    NameKind::Dynamic => "dynamic",
+                    NameKind::Resource => return None,
+                };
+                Some(Entry {
+                    name: &component.path,
+                    short,
+                    kind,
+                })
+            })
+            .collect();
+        components.sort_unstable_by_key(|entry| entry.name);
+        return body(&Answer { components });
+    };
+    let id = id
+        .as_str()
+        .ok_or_else(|| BrpError::invalid_params("params.entity must be a string"))?;
+    let entity = host.entity(id)?;
+    let mut components: Vec<&str> = host
+        .names
+        .list()
+        .filter(|(component, _, _)| entity.contains_id(component.id))
+        .map(|(component, _, _)| &*component.path)
+        .collect();
+    components.sort_unstable();
+    body(&Answer { components })
+}
+
+/// MUTATE: `{entity, component, path, value}` or `{resource, path, value}`
+/// → `{"status": "OK"}`; sets the one field at `path`, the rest untouched.
+pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+    let on_entity = params.has("entity") || params.has("component");
+    let (name, component, target, is_resource) = match (on_entity, params.has("resource")) {
+        (true, true) => {
+            return Err(BrpError::invalid_params(
+                "give params.resource, or params.entity and params.component, not both",
+            ));
+        }
+        (false, false) => {
+            return Err(BrpError::invalid_params(
+                "missing params.resource, or params.entity and params.component",
+            ));
+        }
+        (false, true) => {
+            let (name, resource) = resource(host, params)?;
+            let entity = host
+                .resource_entity(&resource)
+                .ok_or_else(|| resource_absent(&name))?;
+            (name, resource, entity, true)
+        }
+        (true, false) => {
+            let name = params.str("component")?;
+            let component = writable(host, host.names.resolve(name)?, name)?.clone();
+            let id = params.str("entity")?;
+            let entity = host.entity(id)?;
+            if !entity.contains_id(component.id) {
+                return Err(BrpError::new(
+                    ErrorCode::ComponentNotPresent,
+                    format!("entity {id} has no `{name}`"),
+                )
+                .with_data(json!({ "missing": [name] })));
+            }
+            (name.to_owned(), component, entity.id(), false)
+        }
+    };
+    let mutable = (host.world.components().get_info(component.id)).is_some_and(|i| i.mutable());
+    if !mutable {
+        return Err(BrpError::component(format!(
+            "`{name}` is immutable; replace it whole with INSERT"
+        )));
+    }
+    let text = params.str("path")?;
+    let path = world::path::parse(text)?;
+    let new = value::unwrap(&name, params.required("value")?)?;
+    let registry = host.registry.clone();
+    let registry = registry.read();
+    let invalid = |e: &dyn std::fmt::Display| {
+        BrpError::invalid_params(format!(
+            "invalid value for `{}` of `{name}`: {e}",
+            echo(text)
+        ))
+    };
+    let gone = || BrpError::internal(format!("`{name}` left the entity before the write"));
+    let mut touched = host.start_touching();
+    match &component.kind {
+        Kind::Reflected { reflect, .. } => {
+            let current = reflect
+                .reflect(host.world.entity(target))
+                .ok_or_else(gone)?;
+            let field = world::path::target(current.as_partial_reflect(), &path, text)?;
+            let type_info = field
+                .get_represented_type_info()
+                .ok_or_else(|| invalid(&"the field's type is not known to reflection"))?;
+            let registration = registry.get(type_info.type_id()).ok_or_else(|| {
+                invalid(&format_args!(
+                    "the field's type `{}` is not registered; set the value that holds it",
+                    type_info.type_path()
+                ))
+            })?;
+            let value = value::decode_typed(new, registration, &registry)
+                .map_err(|e| invalid(&e))?
+                .ok_or_else(|| {
+                    invalid(&format_args!(
+                        "`{}` cannot be built from reflection",
+                        type_info.type_path()
+                    ))
+                })?;
+            if !is_resource {
+                host.touching(&mut touched, &[target]);
+            }
+            let mut entity_mut = host.world.entity_mut(target);
+            let mut current = reflect.reflect_mut(&mut entity_mut).ok_or_else(gone)?;
+            world::path::set(current.as_partial_reflect_mut(), &path, value)?;
+        }
+        Kind::Dynamic => {
+            let current = host
+                .world
+                .entity(target)
+                .get_by_id(component.id)
+                .map_err(|_| gone())?;
+            // SAFETY: dynamic components are registered with the layout of
+            // `Value` and only ever written from a `Value`.
+            let current = unsafe { current.deref::<serde_json::Value>() };
+            world::path::check_json(current, &path, text)?;
+            let value: serde_json::Value = serde_json::from_str(new).map_err(|e| invalid(&e))?;
+            host.touching(&mut touched, &[target]);
+            let current = host
+                .world
+                .entity_mut(target)
+                .into_mut_by_id(component.id)
+                .map_err(|_| gone())?;
+            // SAFETY: as above; the component holds a `Value`.
+            let current = unsafe { current.into_inner().deref_mut::<serde_json::Value>() };
+            world::path::set_json(current, &path, value)?;
+        }
+    }
+    // A resource's entity is hidden from POLLs; its write leaves
+    // `host.touched` at `Touched::All`, waking every parked POLL.
+    if !is_resource {
+        host.touched = touched;
+    }
+    ok()
+}
+
+/// `error` as an error of `params` (-32602), keeping its message.
+fn as_params(error: BrpError) -> BrpError {
+    BrpError::invalid_params(error.message)
 }

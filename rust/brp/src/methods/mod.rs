@@ -70,6 +70,20 @@ pub(crate) const METHODS: &[Method] = &[
     write("INSERT", &["entity", "components"], handlers::insert),
     write("REMOVE", &["entity", "components"], handlers::remove),
     write("REPARENT", &["entity", "parent"], handlers::reparent),
+    read("LIST", &["entity"], handlers::list),
+    write(
+        "MUTATE",
+        &["entity", "component", "resource", "path", "value"],
+        handlers::mutate,
+    ),
+    read("GET_RESOURCE", &["resource"], handlers::get_resource),
+    write(
+        "INSERT_RESOURCE",
+        &["resource", "value"],
+        handlers::insert_resource,
+    ),
+    write("REMOVE_RESOURCE", &["resource"], handlers::remove_resource),
+    read("LIST_RESOURCES", &[], handlers::list_resources),
     Method {
         name: "POLL",
         params: &["data", "filter", "watermark", "timeout_ms"],

@@ -3,13 +3,15 @@
 //!
 //! A name resolves, in order, as a full type path (or a dynamic component's
 //! declared name), as an alias (`Parent` → `ChildOf`), then as a short type
-//! path when exactly one registered type has it.
+//! path when exactly one registered type has it. A resource name resolves
+//! among the types that reflect `Resource` only: full type path, then
+//! short path.
 
 use crate::error::{BrpError, BrpResult};
 use crate::params::echo;
 use bevy_ecs::component::{ComponentCloneBehavior, ComponentDescriptor, ComponentId, StorageType};
 use bevy_ecs::ptr::OwningPtr;
-use bevy_ecs::reflect::ReflectComponent;
+use bevy_ecs::reflect::{ReflectComponent, ReflectResource};
 use bevy_ecs::world::World;
 use bevy_reflect::TypeRegistry;
 use serde_json::{Value, json};
@@ -34,6 +36,8 @@ pub(crate) enum Kind {
         type_id: TypeId,
         /// Its reflection functions.
         reflect: ReflectComponent,
+        /// Its short type path.
+        short: Arc<str>,
     },
     /// A component declared at run time holding a `serde_json::Value`.
     Dynamic,
@@ -55,6 +59,19 @@ pub(crate) struct ComponentRef {
 pub(crate) struct ComponentNames {
     by_path: HashMap<Arc<str>, ComponentRef>,
     by_short: HashMap<Arc<str>, Vec<Arc<str>>>,
+    /// Short path → full paths of the types that reflect `Resource`.
+    resources: HashMap<Arc<str>, Vec<Arc<str>>>,
+}
+
+/// What kind of name [`ComponentNames::list`] reports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameKind {
+    /// A reflected component type.
+    Reflected,
+    /// A reflected resource type (also a component in Bevy 0.20).
+    Resource,
+    /// A dynamic JSON component.
+    Dynamic,
 }
 
 impl ComponentNames {
@@ -86,6 +103,58 @@ impl ComponentNames {
                 echo(name)
             ))),
         }
+    }
+
+    /// Resolves a resource name: the full type path or the unambiguous short
+    /// path of a registered type that reflects `Resource`.
+    pub(crate) fn resolve_resource(&self, name: &str) -> BrpResult<&ComponentRef> {
+        if let Some(component) = self.by_path.get(name)
+            && self.is_resource(component)
+        {
+            return Ok(component);
+        }
+        match self.resources.get(name).map(Vec::as_slice) {
+            Some([path]) => Ok(&self.by_path[path]),
+            Some(paths) => Err(BrpError::component(format!(
+                "ambiguous resource name `{name}`: use one of {}",
+                paths
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .with_data(
+                json!({ "candidates": paths.iter().map(|p| p.as_ref()).collect::<Vec<_>>() }),
+            )),
+            None => Err(BrpError::component(format!(
+                "unknown resource `{}`: no registered type with `#[reflect(Resource)]` has that name",
+                echo(name)
+            ))),
+        }
+    }
+
+    /// Whether `component` is a reflected resource type.
+    fn is_resource(&self, component: &ComponentRef) -> bool {
+        let short = match &component.kind {
+            Kind::Reflected { short, .. } => short,
+            Kind::Dynamic => return false,
+        };
+        self.resources
+            .get(short)
+            .is_some_and(|paths| paths.contains(&component.path))
+    }
+
+    /// Every name the index knows, with its short path and kind, in no order.
+    pub(crate) fn list(&self) -> impl Iterator<Item = (&ComponentRef, &str, NameKind)> {
+        self.by_path
+            .values()
+            .map(|component| match &component.kind {
+                Kind::Dynamic => (component, &*component.path, NameKind::Dynamic),
+                Kind::Reflected { short, .. } if self.is_resource(component) => {
+                    (component, &**short, NameKind::Resource)
+                }
+                Kind::Reflected { short, .. } => (component, &**short, NameKind::Reflected),
+            })
     }
 
     /// Resolves `name`; when it is unknown and `declare` is set (the
@@ -131,11 +200,25 @@ impl ComponentNames {
                     "type `{path}` has the short name of the declared component `{short}`"
                 )));
             }
-            found.push((path, short, registration.type_id(), reflect.clone()));
+            let resource = registration.data::<ReflectResource>().is_some();
+            found.push((
+                path,
+                short,
+                registration.type_id(),
+                reflect.clone(),
+                resource,
+            ));
         }
-        for (path, short, type_id, reflect) in found {
+        for (path, short, type_id, reflect, resource) in found {
             let id = reflect.register_component(world);
-            let kind = Kind::Reflected { type_id, reflect };
+            if resource {
+                (self.resources.entry(short.clone()).or_default()).push(path.clone());
+            }
+            let kind = Kind::Reflected {
+                type_id,
+                reflect,
+                short: short.clone(),
+            };
             self.by_path.insert(
                 path.clone(),
                 ComponentRef {

@@ -5,6 +5,7 @@
 pub(crate) mod components;
 pub(crate) mod contents;
 pub(crate) mod frame;
+pub(crate) mod path;
 pub(crate) mod pose;
 pub(crate) mod query;
 pub(crate) mod touched;
@@ -213,6 +214,13 @@ impl Ecs {
             ))),
             None => Ok(()),
         }
+    }
+
+    /// The entity holding the resource `resource`, if the world has it.
+    pub(crate) fn resource_entity(&self, resource: &ComponentRef) -> Option<Entity> {
+        let entity = self.world.resource_entities().get(resource.id)?;
+        let held = self.world.get_entity(entity).ok()?.contains_id(resource.id);
+        held.then_some(entity)
     }
 
     /// `entity` as an [`EntityRef`], unless it is missing or hidden.

@@ -200,43 +200,67 @@ pub(crate) fn decode(
             id: component.id,
             value: decode_json(name, wrapped)?,
         }),
-        Kind::Reflected { type_id, reflect } => {
+        Kind::Reflected {
+            type_id, reflect, ..
+        } => {
             let registration = registry
                 .get(*type_id)
                 .ok_or_else(|| BrpError::internal(format!("`{name}` left the registry")))?;
-            let mut deserializer = serde_json::Deserializer::from_str(text);
-            // Types deserialized by their own serde impl skip fields they do
-            // not know; a misspelt field must be an error, not a default.
-            let mut unknown = None;
-            let mut note = |path: serde_ignored::Path<'_>| {
-                unknown.get_or_insert_with(|| path.to_string());
-            };
-            let partial: Box<dyn PartialReflect> =
-                TypedReflectDeserializer::with_processor(registration, registry, &mut EntityIds)
-                    .deserialize(serde_ignored::Deserializer::new(
-                        &mut deserializer,
-                        &mut note,
-                    ))
-                    .map_err(|e| invalid(&e))?;
-            deserializer.end().map_err(|e| invalid(&e))?;
-            if let Some(path) = unknown {
-                return Err(invalid(&unknown_field(&path, registration)));
-            }
-            let from_reflect = registration.data::<ReflectFromReflect>().ok_or_else(|| {
-                BrpError::component(format!("`{name}` cannot be built from reflection"))
-            })?;
-            let value = from_reflect.from_reflect(partial.as_ref()).ok_or_else(|| {
-                invalid(&format_args!(
-                    "{} does not form a `{}`",
-                    echo(text),
-                    component.path
-                ))
-            })?;
+            let value = decode_typed(text, registration, registry)
+                .map_err(|e| invalid(&e))?
+                .ok_or_else(|| {
+                    BrpError::component(format!("`{name}` cannot be built from reflection"))
+                })?;
             Ok(Decoded::Reflected {
                 value,
                 reflect: reflect.clone(),
             })
         }
+    }
+}
+
+/// Deserializes the JSON `text` as a value of `registration`'s type,
+/// refusing fields the type does not have. `Ok(None)` when the type can
+/// be neither deserialized to itself nor built from reflection; the error
+/// is the reason the text does not fit.
+pub(crate) fn decode_typed(
+    text: &str,
+    registration: &TypeRegistration,
+    registry: &TypeRegistry,
+) -> Result<Option<Box<dyn Reflect>>, String> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    // Types deserialized by their own serde impl skip fields they do
+    // not know; a misspelt field must be an error, not a default.
+    let mut unknown = None;
+    let mut note = |path: serde_ignored::Path<'_>| {
+        unknown.get_or_insert_with(|| path.to_string());
+    };
+    let partial: Box<dyn PartialReflect> =
+        TypedReflectDeserializer::with_processor(registration, registry, &mut EntityIds)
+            .deserialize(serde_ignored::Deserializer::new(
+                &mut deserializer,
+                &mut note,
+            ))
+            .map_err(|e| e.to_string())?;
+    deserializer.end().map_err(|e| e.to_string())?;
+    if let Some(path) = unknown {
+        return Err(unknown_field(&path, registration));
+    }
+    let partial = match partial.try_into_reflect() {
+        Ok(value) if (*value).type_id() == registration.type_id() => return Ok(Some(value)),
+        Ok(value) => value.into_partial_reflect(),
+        Err(partial) => partial,
+    };
+    let Some(from_reflect) = registration.data::<ReflectFromReflect>() else {
+        return Ok(None);
+    };
+    match from_reflect.from_reflect(partial.as_ref()) {
+        Some(value) => Ok(Some(value)),
+        None => Err(format!(
+            "{} does not form a `{}`",
+            echo(text),
+            registration.type_info().type_path()
+        )),
     }
 }
 
