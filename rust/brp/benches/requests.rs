@@ -2,7 +2,8 @@
 //! the same run (see docs/benchmarks.md; `scripts/bench` runs them and
 //! prints the ratios).
 //!
-//! Groups: `ping`, `get` (+ `serde_json` floor), `insert`, `query` of 1k /
+//! Groups: `ping`, `get` (+ `serde_json` floor), `insert`, `mutate` (one
+//! `Transform` field, beside `insert` of the whole value), `query` of 1k /
 //! 10k / 100k entities, `poll_wake` (+ bare `Condvar` floor) and `pose`
 //! decode + apply, also with smoothing on (+ FlatBuffers decode floor).
 //!
@@ -80,6 +81,16 @@ fn insert(c: &mut Criterion) {
     let answer = app.request(&insert);
     assert!(answer.contains("OK"), "{answer}");
     c.bench_function("insert/brp", |b| b.iter(|| app.request(black_box(&insert))));
+}
+
+/// MUTATE of one `Transform` field, beside INSERT of the whole value (the
+/// `insert` group) in the same run.
+fn mutate(c: &mut Criterion) {
+    let app = world(1);
+    let mutate = r#"{"id":1,"request":"MUTATE","params":{"entity":"1v0","component":"Transform","path":"translation.x","value":{"JSON":"7.0"}}}"#;
+    let answer = app.request(mutate);
+    assert!(answer.contains("OK"), "{answer}");
+    c.bench_function("mutate/brp", |b| b.iter(|| app.request(black_box(mutate))));
 }
 
 fn query(c: &mut Criterion) {
@@ -259,6 +270,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = ping, get, insert, query, poll_wake, pose
+    targets = ping, get, insert, mutate, query, poll_wake, pose
 }
 criterion_main!(benches);
