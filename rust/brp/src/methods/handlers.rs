@@ -536,3 +536,35 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
 fn as_params(error: BrpError) -> BrpError {
     BrpError::invalid_params(error.message)
 }
+
+/// SCHEMA: `{component}` or `{resource}` → `{"schema": {...}}`, the JSON
+/// Schema of the type's value as `{"JSON": text}` holds it
+/// ([`world::schema`]).
+pub(crate) fn schema(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+    let target = match (params.has("component"), params.has("resource")) {
+        (true, true) => {
+            return Err(BrpError::invalid_params(
+                "give params.component or params.resource, not both",
+            ));
+        }
+        (false, false) => {
+            return Err(BrpError::invalid_params(
+                "missing params.component or params.resource",
+            ));
+        }
+        (true, false) => host.names.resolve(params.str("component")?)?,
+        (false, true) => host.names.resolve_resource(params.str("resource")?)?,
+    };
+    let schema = match &target.kind {
+        Kind::Reflected { type_id, .. } => {
+            world::schema::reflected(&host.registry.read(), *type_id)?
+        }
+        Kind::Dynamic => world::schema::dynamic(&target.path),
+    };
+    body(&json!({ "schema": schema }))
+}
+
+/// DISCOVER: `{}` → the OpenRPC document of every request.
+pub(crate) fn discover(_: &mut Ecs, _: &Params) -> BrpResult<Body> {
+    body(&super::openrpc::document())
+}

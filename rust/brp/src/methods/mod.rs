@@ -2,15 +2,19 @@
 //! (`handlers`), and the lookup that turns a parsed request into a call.
 //!
 //! A new request is a handler in `handlers` and a row of [`METHODS`]
-//! (docs/architecture.md). A second wire dialect parses its own framing into
-//! a [`Request`] and shares this table.
+//! (docs/architecture.md); the row's [`Doc`], built from the schemas of
+//! `openrpc`, is what DISCOVER tells of it. A second wire dialect parses
+//! its own framing into a [`Request`] and shares this table.
 
 mod handlers;
+mod openrpc;
 
 use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::params::{Params, echo};
 use crate::protocol::{Body, Request, Response};
 use crate::world::Ecs;
+use openrpc as s;
+use serde_json::Value;
 use serde_json::value::RawValue;
 
 /// A request handler: reads params, acts on the world, returns the response.
@@ -34,14 +38,36 @@ pub(crate) struct Method {
     pub(crate) name: &'static str,
     /// The fields its `params` may have; any other is an error.
     pub(crate) params: &'static [&'static str],
+    /// How DISCOVER describes the request.
+    pub(crate) doc: Doc,
     /// What the request does.
     pub(crate) action: Action,
 }
 
-const fn read(name: &'static str, params: &'static [&'static str], handler: Handler) -> Method {
+/// One field of a request's `params` for DISCOVER: its name, whether the
+/// request needs it, and its JSON Schema.
+pub(crate) type Param = (&'static str, bool, fn() -> Value);
+
+/// A request's description for DISCOVER: its params (in the order of
+/// [`Method::params`], which a test checks) and its result.
+#[derive(Clone, Copy)]
+pub(crate) struct Doc {
+    /// Each field of `params`: name, whether it is required, JSON Schema.
+    pub(crate) params: &'static [Param],
+    /// The result's name and JSON Schema.
+    pub(crate) result: (&'static str, fn() -> Value),
+}
+
+const fn read(
+    name: &'static str,
+    params: &'static [&'static str],
+    doc: Doc,
+    handler: Handler,
+) -> Method {
     Method {
         name,
         params,
+        doc,
         action: Action::Answer {
             handler,
             mutates: false,
@@ -49,10 +75,16 @@ const fn read(name: &'static str, params: &'static [&'static str], handler: Hand
     }
 }
 
-const fn write(name: &'static str, params: &'static [&'static str], handler: Handler) -> Method {
+const fn write(
+    name: &'static str,
+    params: &'static [&'static str],
+    doc: Doc,
+    handler: Handler,
+) -> Method {
     Method {
         name,
         params,
+        doc,
         action: Action::Answer {
             handler,
             mutates: true,
@@ -60,38 +92,152 @@ const fn write(name: &'static str, params: &'static [&'static str], handler: Han
     }
 }
 
+/// A [`Doc`] in the table's short form.
+const fn doc(params: &'static [Param], result: (&'static str, fn() -> Value)) -> Doc {
+    Doc { params, result }
+}
+
 /// Every request.
 pub(crate) const METHODS: &[Method] = &[
-    read("PING", &[], handlers::ping),
-    read("GET", &["entity", "components"], handlers::get),
-    read("QUERY", &["data", "filter"], handlers::query),
-    write("SPAWN", &["components"], handlers::spawn),
-    write("DESTROY", &["entity"], handlers::destroy),
-    write("INSERT", &["entity", "components"], handlers::insert),
-    write("REMOVE", &["entity", "components"], handlers::remove),
-    write("REPARENT", &["entity", "parent"], handlers::reparent),
-    read("LIST", &["entity"], handlers::list),
+    read("PING", &[], doc(&[], ("status", s::status)), handlers::ping),
+    read(
+        "GET",
+        &["entity", "components"],
+        doc(
+            &[("entity", true, s::entity), ("components", true, s::names)],
+            ("components", s::components_answer),
+        ),
+        handlers::get,
+    ),
+    read(
+        "QUERY",
+        &["data", "filter"],
+        doc(
+            &[("data", false, s::data), ("filter", false, s::filter)],
+            ("entities", s::entities),
+        ),
+        handlers::query,
+    ),
+    write(
+        "SPAWN",
+        &["components"],
+        doc(&[("components", true, s::values)], ("entity", s::spawned)),
+        handlers::spawn,
+    ),
+    write(
+        "DESTROY",
+        &["entity"],
+        doc(&[("entity", true, s::entity)], ("status", s::status)),
+        handlers::destroy,
+    ),
+    write(
+        "INSERT",
+        &["entity", "components"],
+        doc(
+            &[("entity", true, s::entity), ("components", true, s::values)],
+            ("status", s::status),
+        ),
+        handlers::insert,
+    ),
+    write(
+        "REMOVE",
+        &["entity", "components"],
+        doc(
+            &[("entity", true, s::entity), ("components", true, s::names)],
+            ("status", s::status),
+        ),
+        handlers::remove,
+    ),
+    write(
+        "REPARENT",
+        &["entity", "parent"],
+        doc(
+            &[("entity", true, s::entity), ("parent", true, s::parent)],
+            ("status", s::status),
+        ),
+        handlers::reparent,
+    ),
+    read(
+        "LIST",
+        &["entity"],
+        doc(&[("entity", false, s::entity)], ("components", s::listed)),
+        handlers::list,
+    ),
     write(
         "MUTATE",
         &["entity", "component", "resource", "path", "value"],
+        doc(
+            &[
+                ("entity", false, s::entity),
+                ("component", false, s::name),
+                ("resource", false, s::name),
+                ("path", true, s::path),
+                ("value", true, s::wrapped),
+            ],
+            ("status", s::status),
+        ),
         handlers::mutate,
     ),
-    read("GET_RESOURCE", &["resource"], handlers::get_resource),
+    read(
+        "GET_RESOURCE",
+        &["resource"],
+        doc(&[("resource", true, s::name)], ("value", s::value_answer)),
+        handlers::get_resource,
+    ),
     write(
         "INSERT_RESOURCE",
         &["resource", "value"],
+        doc(
+            &[("resource", true, s::name), ("value", true, s::wrapped)],
+            ("status", s::status),
+        ),
         handlers::insert_resource,
     ),
-    write("REMOVE_RESOURCE", &["resource"], handlers::remove_resource),
-    read("LIST_RESOURCES", &[], handlers::list_resources),
+    write(
+        "REMOVE_RESOURCE",
+        &["resource"],
+        doc(&[("resource", true, s::name)], ("status", s::status)),
+        handlers::remove_resource,
+    ),
+    read(
+        "LIST_RESOURCES",
+        &[],
+        doc(&[], ("resources", s::resources)),
+        handlers::list_resources,
+    ),
+    read(
+        "SCHEMA",
+        &["component", "resource"],
+        doc(
+            &[("component", false, s::name), ("resource", false, s::name)],
+            ("schema", s::schema),
+        ),
+        handlers::schema,
+    ),
+    read(
+        "DISCOVER",
+        &[],
+        doc(&[], ("openrpc", s::openrpc)),
+        handlers::discover,
+    ),
     Method {
         name: "POLL",
         params: &["data", "filter", "watermark", "timeout_ms"],
+        doc: doc(
+            &[
+                ("data", false, s::data),
+                ("filter", false, s::poll_filter),
+                ("watermark", false, s::watermark),
+                ("timeout_ms", false, s::timeout),
+            ],
+            ("entities", s::polled),
+        ),
         action: Action::Poll,
     },
     Method {
         name: "CANCEL",
         params: &["id"],
+        doc: doc(&[("id", true, s::request_id)], ("status", s::status)),
         action: Action::Cancel,
     },
 ];
@@ -138,4 +284,48 @@ impl<'a> Call<'a> {
 /// Reads request text and looks it up.
 pub(crate) fn parse(text: &str) -> Result<Call<'_>, Response> {
     Call::new(crate::protocol::parse(text)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::METHODS;
+
+    #[test]
+    fn every_row_describes_exactly_its_params_in_order() {
+        for method in METHODS {
+            let described: Vec<&str> = method.doc.params.iter().map(|(name, ..)| *name).collect();
+            assert_eq!(described, method.params, "{}", method.name);
+            for (name, _, schema) in method.doc.params {
+                assert!(schema().is_object(), "{}.{name}", method.name);
+            }
+            assert!((method.doc.result.1)().is_object(), "{}", method.name);
+        }
+    }
+
+    #[test]
+    fn discover_lists_every_row_with_its_params() {
+        let document = super::openrpc::document();
+        let methods = document["methods"].as_array().expect("methods");
+        assert_eq!(methods.len(), METHODS.len());
+        for (method, described) in METHODS.iter().zip(methods) {
+            assert_eq!(described["name"], method.name);
+            let params: Vec<&str> = (described["params"].as_array().expect("params").iter())
+                .map(|p| p["name"].as_str().expect("name"))
+                .collect();
+            assert_eq!(params, method.params, "{}", method.name);
+        }
+    }
+
+    #[test]
+    fn the_protocol_reference_lists_every_request() {
+        let text = include_str!("../../../../docs/protocol.md");
+        for method in METHODS {
+            let row = format!("\n| `{}` |", method.name);
+            assert!(
+                text.contains(&row),
+                "docs/protocol.md has no row for {}",
+                method.name
+            );
+        }
+    }
 }

@@ -8,6 +8,7 @@ pub(crate) mod frame;
 pub(crate) mod path;
 pub(crate) mod pose;
 pub(crate) mod query;
+pub(crate) mod schema;
 pub(crate) mod touched;
 pub(crate) mod value;
 

@@ -3,6 +3,7 @@
 
 mod app;
 mod conformance;
+mod discover;
 mod error_table;
 mod fuzz_corpus;
 mod hardening;
