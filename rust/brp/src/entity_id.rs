@@ -9,7 +9,7 @@ pub fn format(entity: Entity) -> String {
     format!("{}v{}", entity.index_u32(), entity.generation().to_bits())
 }
 
-/// Parses `"<index>v<generation>"` as [`format`] writes it (no sign, no
+/// Parses `"<index>v<generation>"` as [`format()`] writes it (no sign, no
 /// leading zero); anything else is an invalid-params error.
 pub fn parse(text: &str) -> BrpResult<Entity> {
     let malformed = || {

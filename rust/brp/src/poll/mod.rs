@@ -72,7 +72,7 @@ pub(crate) struct Poll {
     query: Option<QueryState<Entity>>,
     watermark: Option<Watermark>,
     /// How long the POLL may stay parked before it fails with
-    /// [`ErrorCode::Timeout`](ErrorCode::Timeout); `None` waits for ever.
+    /// [`ErrorCode::Timeout`](crate::ErrorCode::Timeout); `None` waits for ever.
     pub timeout: Option<Duration>,
 }
 
