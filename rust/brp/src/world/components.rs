@@ -85,10 +85,26 @@ impl ComponentNames {
         {
             return Ok(component);
         }
-        match self.by_short.get(name).map(Vec::as_slice) {
-            Some([path]) => Ok(&self.by_path[path]),
-            Some(paths) => Err(BrpError::component(format!(
-                "ambiguous component name `{name}`: use one of {}",
+        self.by_short_path(&self.by_short, name, "component").unwrap_or_else(|| {
+            Err(BrpError::component(format!(
+                "unknown component `{}`: it is neither a registered type nor a declared component",
+                echo(name)
+            )))
+        })
+    }
+
+    /// The type whose short path `name` is in `index`: `None` when none
+    /// has it, an error naming the candidates when several do.
+    fn by_short_path(
+        &self,
+        index: &HashMap<Arc<str>, Vec<Arc<str>>>,
+        name: &str,
+        what: &str,
+    ) -> Option<BrpResult<&ComponentRef>> {
+        match index.get(name).map(Vec::as_slice)? {
+            [path] => Some(Ok(&self.by_path[path])),
+            paths => Some(Err(BrpError::component(format!(
+                "ambiguous {what} name `{name}`: use one of {}",
                 paths
                     .iter()
                     .map(|p| format!("`{p}`"))
@@ -97,10 +113,6 @@ impl ComponentNames {
             ))
             .with_data(
                 json!({ "candidates": paths.iter().map(|p| p.as_ref()).collect::<Vec<_>>() }),
-            )),
-            None => Err(BrpError::component(format!(
-                "unknown component `{}`: it is neither a registered type nor a declared component",
-                echo(name)
             ))),
         }
     }
@@ -113,24 +125,12 @@ impl ComponentNames {
         {
             return Ok(component);
         }
-        match self.resources.get(name).map(Vec::as_slice) {
-            Some([path]) => Ok(&self.by_path[path]),
-            Some(paths) => Err(BrpError::component(format!(
-                "ambiguous resource name `{name}`: use one of {}",
-                paths
-                    .iter()
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .with_data(
-                json!({ "candidates": paths.iter().map(|p| p.as_ref()).collect::<Vec<_>>() }),
-            )),
-            None => Err(BrpError::component(format!(
+        self.by_short_path(&self.resources, name, "resource").unwrap_or_else(|| {
+            Err(BrpError::component(format!(
                 "unknown resource `{}`: no registered type with `#[reflect(Resource)]` has that name",
                 echo(name)
-            ))),
-        }
+            )))
+        })
     }
 
     /// Whether `component` is a reflected resource type.
