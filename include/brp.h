@@ -172,6 +172,14 @@ typedef enum brp_error {
    * A POLL's `timeout_ms` passed before its answer changed.
    */
   BRP_ERROR_TIMEOUT = -23407,
+  /**
+   * JSON-RPC dialect: a resource name is unknown, or a value does not fit it.
+   */
+  BRP_ERROR_RESOURCE_ERROR = -23501,
+  /**
+   * JSON-RPC dialect: the world does not hold the resource.
+   */
+  BRP_ERROR_RESOURCE_NOT_PRESENT = -23502,
 } brp_error;
 
 /**

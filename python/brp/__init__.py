@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 _HOMES = {
     "App": "brp._app",
     "AsyncSession": "brp._async",
+    "Stream": "brp._async",
     "PoseClient": "brp._pose",
     "Session": "brp._app",
     "Watch": "brp._watch",
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from brp._app import brp_request as brp_request
     from brp._app import module_app as module_app
     from brp._async import AsyncSession as AsyncSession
+    from brp._async import Stream as Stream
     from brp._native import __version__ as __version__
     from brp._pose import PoseClient as PoseClient
     from brp._watch import Watch as Watch
@@ -50,6 +52,8 @@ if TYPE_CHECKING:
     from brp.errors import InvalidParams as InvalidParams
     from brp.errors import InvalidRequest as InvalidRequest
     from brp.errors import ParseError as ParseError
+    from brp.errors import ResourceError as ResourceError
+    from brp.errors import ResourceNotPresent as ResourceNotPresent
     from brp.errors import SelfReparent as SelfReparent
     from brp.errors import Timeout as Timeout
     from brp.errors import UnknownRequest as UnknownRequest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
@@ -10,11 +11,35 @@ from typing import Any, TypeVar
 
 from brp import _calls, _modules, _native, _wire
 from brp._client import request_id
-from brp.errors import Cancelled, DuplicateId
+from brp.errors import Cancelled, DuplicateId, InvalidRequest
 
 T = TypeVar("T")
 
-_Pending = dict[int, "asyncio.Future[dict[str, Any]]"]
+
+class _Stream:
+    """The answers of one streaming request waiting to be consumed: at most
+    ``limit``, then one last error that ends it."""
+
+    def __init__(self, limit: int) -> None:
+        self.answers: collections.deque[dict[str, Any]] = collections.deque()
+        self.ready = asyncio.Event()
+        self.limit = limit
+        #: Set by Stream.cancel: later answers are dropped.
+        self.cancelled = False
+
+    def put(self, answer: dict[str, Any]) -> bool:
+        """Queues ``answer``; False once the stream has ended."""
+        if self.cancelled:
+            return "error" not in answer
+        if len(self.answers) >= self.limit:
+            message = f"{self.limit} answers of the stream wait unconsumed (its backlog)"
+            answer = {"id": answer.get("id"), "error": {"code": _native.CANCELLED, "message": message}}
+        self.answers.append(answer)
+        self.ready.set()
+        return "error" not in answer
+
+
+_Pending = dict[int, "asyncio.Future[dict[str, Any]] | _Stream"]
 
 
 class AsyncSession:
@@ -69,8 +94,8 @@ class AsyncSession:
             id_ = next(self._ids)
         return _wire.dumps({"id": id_, **req}), id_
 
-    async def request(self, req: Mapping[str, Any] | str, /) -> dict[str, Any]:
-        """Sends one request and returns its ``response`` value, like
+    async def request(self, req: Mapping[str, Any] | str, /) -> Any:
+        """Sends one request and returns its ``response`` (``result``) value, like
         :meth:`App.request`; an error response raises its
         :class:`~brp.BrpError` (a POLL's timeout: :class:`~brp.Timeout`).
         Text the world cannot read (its answer has no id to match, e.g.
@@ -101,6 +126,42 @@ class AsyncSession:
         except asyncio.CancelledError:
             self._native.cancel(id_)
             raise
+
+    def stream(self, req: Mapping[str, Any] | str, /, *, backlog: int = 1024) -> Stream:
+        """Submits a streaming request, a JSON-RPC ``+watch`` method
+        (``{"jsonrpc": "2.0", "method": "world.get_components+watch",
+        "params": {...}}``), and returns its :class:`Stream` of ``result``
+        values: the state at once, then one per change.
+
+        Use it as ``async with session.stream(req) as results: async for
+        result in results: ...``; leaving the ``async with`` cancels it.
+        When ``backlog`` answers wait unconsumed, it ends with
+        :class:`~brp.Cancelled`."""
+        text, id_ = self._claim(req)
+        if self._closed:
+            raise Cancelled(_native.CANCELLED, "the session is closed")
+        if id_ is None:
+            _wire.response(self._native.request(text))  # raises its error
+            raise InvalidRequest(_native.INVALID_REQUEST, "a stream needs an integer id")
+        method = json.loads(text).get("method")
+        if not isinstance(method, str) or not method.endswith("+watch"):
+            # bevy_remote's convention: the methods that stream end in +watch.
+            message = f"stream() takes a +watch method, got {method!r}"
+            raise InvalidRequest(_native.INVALID_REQUEST, message)
+        if id_ in self._pending:
+            message = f"request id {id_} is already in flight in this session"
+            raise DuplicateId(_native.DUPLICATE_ID, message)
+        answers = _Stream(backlog)
+        self._pending[id_] = answers
+        try:
+            refused = self._native.try_submit(text)
+        except BaseException:
+            self._pending.pop(id_, None)  # nothing was sent
+            raise
+        if refused is not None:
+            self._pending.pop(id_, None)
+            _wire.response(refused)  # raises its error
+        return Stream(self, id_, answers)
 
     async def _run(self, call: _calls.Call[T]) -> T:
         return call.decode(await self.request({"request": call.request, "params": call.params}))
@@ -177,6 +238,50 @@ class AsyncSession:
             yield rows
 
 
+class Stream:
+    """The ``result`` values of a streaming request of an
+    :class:`AsyncSession`, in order: ``async for result in stream``.
+
+    Its last answer is an error, which ``async for`` raises
+    (:class:`~brp.Cancelled` when cancelled, :class:`~brp.EntityNotFound`
+    when its entity went). :meth:`cancel`, or leaving ``async with``, ends
+    it at once."""
+
+    def __init__(self, session: AsyncSession, id_: int, answers: _Stream) -> None:
+        self._session = session
+        self._id = id_
+        self._answers = answers
+        self._done = False
+
+    async def __aenter__(self) -> Stream:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.cancel()
+
+    def __aiter__(self) -> Stream:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._done:
+            raise StopAsyncIteration
+        await self._answers.ready.wait()
+        answer = self._answers.answers.popleft()
+        if not self._answers.answers:
+            self._answers.ready.clear()
+        if "error" in answer:
+            self._done = True
+        return _wire.unwrap(answer)
+
+    def cancel(self) -> None:
+        """Cancels the stream, unless it has ended. Its id is in flight until
+        the cancellation's answer reaches the event loop."""
+        if not self._done:
+            self._done = True
+            self._answers.cancelled = True
+            self._session._native.cancel(self._id)
+
+
 def _deliverer(loop: asyncio.AbstractEventLoop, pending: _Pending) -> Callable[[str], None]:
     """The native callback: hands each response's text to ``loop``, which
     resolves the future waiting for its id. It holds no reference to the
@@ -185,9 +290,14 @@ def _deliverer(loop: asyncio.AbstractEventLoop, pending: _Pending) -> Callable[[
     def settle(text: str) -> None:
         answer = json.loads(text)
         id_ = answer.get("id")
-        future = pending.pop(id_, None) if isinstance(id_, int) else None
-        if future is not None and not future.done():
-            future.set_result(answer)
+        waiter = pending.get(id_) if isinstance(id_, int) else None
+        if isinstance(waiter, _Stream):
+            if not waiter.put(answer):
+                del pending[id_]
+        elif waiter is not None:
+            del pending[id_]
+            if not waiter.done():
+                waiter.set_result(answer)
 
     def deliver(text: str) -> None:
         try:

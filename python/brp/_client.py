@@ -52,12 +52,13 @@ class Client(ABC):
             return _wire.dumps({"id": self._next_id(), **req})
         raise TypeError(f"a request is a mapping or JSON text, got {type(req).__name__}")
 
-    def request(self, req: Mapping[str, Any] | str, /) -> dict[str, Any]:
+    def request(self, req: Mapping[str, Any] | str, /) -> Any:
         """Sends one request and returns its ``response`` value.
 
-        ``req`` is a request object (``{"request": "GET", "params": {...}}``;
-        an ``id`` is added when it has none) or a request's JSON text, sent
-        as it is. An error response raises its :class:`~brp.BrpError`. A POLL
+        ``req`` is a request object (``{"request": "GET", "params": {...}}``,
+        or JSON-RPC's ``{"jsonrpc": "2.0", "method": ..., "params": ...}``,
+        whose ``result`` is returned; an ``id`` is added when it has none)
+        or a request's JSON text, sent as it is. An error response raises its :class:`~brp.BrpError`. A POLL
         blocks (with the GIL released) until it answers; Ctrl-C
         (``KeyboardInterrupt``) cancels it.
         """

@@ -27,6 +27,8 @@ SELF_REPARENT: int
 CANCELLED: int
 DUPLICATE_ID: int
 TIMEOUT: int
+RESOURCE_ERROR: int
+RESOURCE_NOT_PRESENT: int
 
 @final
 class App:

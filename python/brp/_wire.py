@@ -60,16 +60,15 @@ def decode_components(components: Mapping[str, Any]) -> dict[str, Any]:
     return {name: decode(value) for name, value in components.items()}
 
 
-def response(text: str) -> dict[str, Any]:
-    """The ``response`` value of a response's JSON text; an ``error`` raises
-    its :class:`~brp.errors.BrpError` subclass."""
+def response(text: str) -> Any:
+    """The ``response`` (JSON-RPC: ``result``) value of a response's JSON
+    text; an ``error`` raises its :class:`~brp.errors.BrpError` subclass."""
     return unwrap(json.loads(text))
 
 
-def unwrap(answer: dict[str, Any]) -> dict[str, Any]:
-    """The ``response`` value of a parsed response; an ``error`` raises its
-    :class:`~brp.errors.BrpError` subclass."""
+def unwrap(answer: dict[str, Any]) -> Any:
+    """The ``response`` (JSON-RPC: ``result``) value of a parsed response;
+    an ``error`` raises its :class:`~brp.errors.BrpError` subclass."""
     if "error" in answer:
         raise error_from_object(answer["error"])
-    result: dict[str, Any] = answer["response"]
-    return result
+    return answer["result"] if "jsonrpc" in answer else answer["response"]

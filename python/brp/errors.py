@@ -113,6 +113,18 @@ class Timeout(BrpError):
     CODE = _native.TIMEOUT
 
 
+class ResourceError(BrpError):
+    """JSON-RPC dialect: a resource name is unknown, or a value does not fit it."""
+
+    CODE = _native.RESOURCE_ERROR
+
+
+class ResourceNotPresent(BrpError):
+    """JSON-RPC dialect: the world does not hold the resource."""
+
+    CODE = _native.RESOURCE_NOT_PRESENT
+
+
 #: The class of each error code: the subclasses of BrpError above.
 _BY_CODE: dict[int, type[BrpError]] = {
     cls.CODE: cls for cls in BrpError.__subclasses__() if cls.CODE is not None

@@ -42,7 +42,7 @@ def test_responses_resolve_by_id_out_of_order(app: brp.App) -> None:
             mark = (await session.request(poll(None)))["watermark"]
 
             async def parked() -> dict[str, Any]:
-                answer = await session.request(poll(mark))
+                answer: dict[str, Any] = await session.request(poll(mark))
                 done.append("poll")
                 return answer
 

@@ -24,6 +24,8 @@ CLASSES: dict[type[brp.BrpError], int] = {
     brp.Cancelled: -23405,
     brp.DuplicateId: -23406,
     brp.Timeout: -23407,
+    brp.ResourceError: -23501,
+    brp.ResourceNotPresent: -23502,
 }
 
 

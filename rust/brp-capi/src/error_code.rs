@@ -39,6 +39,10 @@ pub enum BrpError {
     DuplicateId = -23406,
     /// A POLL's `timeout_ms` passed before its answer changed.
     Timeout = -23407,
+    /// JSON-RPC dialect: a resource name is unknown, or a value does not fit it.
+    ResourceError = -23501,
+    /// JSON-RPC dialect: the world does not hold the resource.
+    ResourceNotPresent = -23502,
 }
 
 #[cfg(test)]
@@ -62,6 +66,8 @@ mod tests {
             ErrorCode::Cancelled => BrpError::Cancelled,
             ErrorCode::DuplicateId => BrpError::DuplicateId,
             ErrorCode::Timeout => BrpError::Timeout,
+            ErrorCode::ResourceError => BrpError::ResourceError,
+            ErrorCode::ResourceNotPresent => BrpError::ResourceNotPresent,
         }
     }
 
@@ -80,6 +86,8 @@ mod tests {
             BrpError::Cancelled => ErrorCode::Cancelled,
             BrpError::DuplicateId => ErrorCode::DuplicateId,
             BrpError::Timeout => ErrorCode::Timeout,
+            BrpError::ResourceError => ErrorCode::ResourceError,
+            BrpError::ResourceNotPresent => ErrorCode::ResourceNotPresent,
         }
     }
 

@@ -2,7 +2,8 @@
 //! the same run (see docs/benchmarks.md; `scripts/bench` runs them and
 //! prints the ratios).
 //!
-//! Groups: `ping`, `get` (+ `serde_json` floor), `insert`, `mutate` (one
+//! Groups: `ping`, `get` (+ the JSON-RPC dialect's `world.get_components`
+//! and the `serde_json` floor), `insert`, `mutate` (one
 //! `Transform` field, beside `insert` of the whole value), `query` of 1k /
 //! 10k / 100k entities, `poll_wake` (+ bare `Condvar` floor) and `pose`
 //! decode + apply, also with smoothing on (+ FlatBuffers decode floor).
@@ -22,6 +23,10 @@ use std::time::{Duration, Instant};
 
 const GET: &str =
     r#"{"id":1,"request":"GET","params":{"entity":"1v0","components":["Transform"]}}"#;
+
+/// The same read in bevy_remote's JSON-RPC dialect (docs/protocol.md); the
+/// entity `1v0` is `4294967294` there.
+const GET_COMPONENTS: &str = r#"{"jsonrpc":"2.0","id":1,"method":"world.get_components","params":{"entity":4294967294,"components":["bevy_transform::components::transform::Transform"],"strict":true}}"#;
 
 fn transform(i: usize) -> String {
     format!(r#"{{"translation":[{i},1,2],"rotation":[0,0,0,1],"scale":[1,1,1]}}"#)
@@ -57,8 +62,16 @@ fn get(c: &mut Criterion) {
     let answer = app.request(GET);
     assert!(answer.contains("translation"), "{answer}");
     let response: Value = serde_json::from_str(&answer).expect("response JSON");
+    let jsonrpc = app.request(GET_COMPONENTS);
+    assert!(
+        jsonrpc.contains("\"result\"") && jsonrpc.contains("translation"),
+        "{jsonrpc}"
+    );
     let mut group = c.benchmark_group("get");
     group.bench_function("brp", |b| b.iter(|| app.request(black_box(GET))));
+    group.bench_function("jsonrpc", |b| {
+        b.iter(|| app.request(black_box(GET_COMPONENTS)))
+    });
     // The floor: what any JSON-in/JSON-out call must do at least.
     group.bench_function("serde_json_floor", |b| {
         b.iter(|| {

@@ -24,6 +24,10 @@ pub struct Config {
     /// The most POLLs one session may have parked at once; one more is
     /// `INVALID_REQUEST`.
     pub max_parked_polls_per_session: usize,
+    /// The most answers a session's queue may hold unreceived when a watch
+    /// (a JSON-RPC `+watch` method) answers again; that watch then ends
+    /// with `CANCELLED` instead.
+    pub max_watch_backlog: usize,
     /// The most entities one QUERY or POLL answer may hold; a larger answer
     /// is `INVALID_PARAMS` (narrow the query with `filter`).
     pub max_entities_per_response: usize,
@@ -45,6 +49,7 @@ impl Default for Config {
             max_request_bytes: 8 << 20,
             max_components_per_request: 256,
             max_parked_polls_per_session: 1024,
+            max_watch_backlog: 1024,
             max_entities_per_response: 1_000_000,
             manual_time_step: None,
             multi_threaded: false,

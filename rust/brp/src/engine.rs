@@ -9,7 +9,9 @@ use crate::config::Config;
 use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::methods::{self, Action, Call};
 use crate::params::Params;
-use crate::poll::{Completion, Fired, Owner, Parked, ParkedPoll, Poll};
+use crate::poll::{
+    Completion, Fired, Outlet, Owner, Parked, ParkedPoll, Poll, Stream, Waiter, Watch,
+};
 use crate::protocol::{Body, Response};
 use crate::world::Ecs;
 use crate::world::touched::Touched;
@@ -28,6 +30,8 @@ pub(crate) struct Engine {
     /// The longest request text read (`Config::max_request_bytes`), kept
     /// outside the lock: text is measured before the lock is taken.
     max_request_bytes: usize,
+    /// `Config::max_watch_backlog`, read by sessions outside the lock.
+    pub(crate) max_watch_backlog: usize,
     state: Mutex<State>,
     /// Wakes the timeout thread when an earlier deadline is parked.
     timer: Condvar,
@@ -57,10 +61,15 @@ const CHANGES_PER_CLEAR: usize = 16_384;
 impl Engine {
     /// An engine on a new world made with `config`.
     pub(crate) fn new(config: Config, install: impl FnOnce(&mut bevy_app::App)) -> BrpResult<Self> {
+        let mut host = Ecs::new(config, install)?;
+        // What building the app wrote (plugins' resources and entities)
+        // is older than the first answer's watermark.
+        host.world.increment_change_tick();
         Ok(Self {
-            max_request_bytes: config.max_request_bytes,
+            max_request_bytes: host.config.max_request_bytes,
+            max_watch_backlog: host.config.max_watch_backlog,
             state: Mutex::new(State {
-                host: Ecs::new(config, install)?,
+                host,
                 parked: Parked::default(),
                 closed: false,
                 timer_running: false,
@@ -148,7 +157,7 @@ impl Engine {
             })
         };
         let id = call.id;
-        if let Some(response) = self.dispatch(call, owner, open, complete) {
+        if let Some(response) = self.dispatch(call, owner, open, complete, None) {
             return response;
         }
         loop {
@@ -171,16 +180,22 @@ impl Engine {
     /// Carries out `call`: returns its response, or parks it (a POLL whose
     /// answer has not changed) with the completion `complete` makes and
     /// returns `None`. A POLL whose owner is no longer `open` is cancelled
-    /// instead of parked.
+    /// instead of parked. A watch parks with its answers going to `stream`
+    /// (the last, to `complete`'s completion); without a stream it is
+    /// refused.
     pub(crate) fn dispatch(
         self: &Arc<Self>,
         call: Call<'_>,
         owner: Owner,
         open: &dyn Fn() -> bool,
         complete: impl FnOnce() -> Completion,
+        stream: Option<Stream>,
     ) -> Option<Response> {
-        match call.method.action {
-            Action::Poll => self.poll(call, owner, open, complete),
+        match (call.method.action, stream) {
+            (Action::Poll, _) => self.poll(call, owner, open, complete),
+            (Action::Watch(watch), Some(stream)) => {
+                self.watch(call, watch, owner, open, complete, stream)
+            }
             _ => Some(self.respond_now(call)),
         }
     }
@@ -198,6 +213,10 @@ impl Engine {
             Action::Poll => Err(BrpError::internal(
                 "a POLL must be dispatched, not answered at once",
             )),
+            Action::Watch(_) => Err(BrpError::invalid_request(format!(
+                "{} answers once per change; submit it through a session",
+                call.method.name
+            ))),
         };
         call.respond(result)
     }
@@ -211,6 +230,7 @@ impl Engine {
     ) -> BrpResult<Body> {
         let params = Params::read(call.params, call.method.params)?;
         let mut state = self.lock();
+        state.host.form = call.form();
         state.host.touched = Touched::All;
         state.host.tracking = !state.parked.is_empty();
         let (changed, result) = catch_unwind(AssertUnwindSafe(|| f(&mut state.host, &params)))
@@ -276,9 +296,8 @@ impl Engine {
         state.parked.park(ParkedPoll {
             owner,
             id,
-            poll,
+            waiter: Waiter::Poll(Box::new(poll), complete()),
             deadline,
-            complete: complete(),
         });
         if deadline.is_some() {
             self.start_timer(&mut state);
@@ -286,12 +305,75 @@ impl Engine {
         None
     }
 
+    /// Parks the watch `call`, delivering its first answer (the current
+    /// state) and then one per change to `stream`, and its last (an error)
+    /// to `complete`'s completion; returns its response when it fails
+    /// before it parks.
+    fn watch(
+        self: &Arc<Self>,
+        call: Call<'_>,
+        kind: methods::Watch,
+        owner: Owner,
+        open: &dyn Fn() -> bool,
+        complete: impl FnOnce() -> Completion,
+        stream: Stream,
+    ) -> Option<Response> {
+        let id = call.id;
+        let respond = |result| Some(call.respond(result));
+        let params = match Params::read(call.params, call.method.params) {
+            Ok(params) => params,
+            Err(error) => return respond(Err(error)),
+        };
+        let mut state = self.lock();
+        state.host.form = call.form();
+        let list = kind == methods::Watch::List;
+        let mut watch = match Watch::parse(list, &params, &state.host) {
+            Ok(watch) => watch,
+            Err(error) => return respond(Err(error)),
+        };
+        if state.closed {
+            return respond(Err(cancelled_as("watch", id, "the app was closed")));
+        }
+        if !open() {
+            return respond(Err(cancelled_as("watch", id, "the session was closed")));
+        }
+        if state.parked.contains(owner, id) {
+            return respond(Err(BrpError::new(
+                ErrorCode::DuplicateId,
+                format!("request {id} is already parked"),
+            )));
+        }
+        let max_parked = state.host.config.max_parked_polls_per_session;
+        if state.parked.count(owner) >= max_parked {
+            return respond(Err(BrpError::invalid_request(format!(
+                "the session already has {max_parked} parked POLLs and watches, the limit \
+                 (Config.max_parked_polls_per_session)"
+            ))));
+        }
+        let first = match watch.answer(&mut state.host) {
+            Ok(Some(first)) => first,
+            Ok(None) => return respond(Err(BrpError::internal("a watch's first answer is empty"))),
+            Err(error) => return respond(Err(error)),
+        };
+        let outlet = Outlet::new(stream, complete());
+        outlet.push(call.respond(Ok(first)), false);
+        state.parked.park(ParkedPoll {
+            owner,
+            id,
+            waiter: Waiter::Watch(watch, Arc::clone(&outlet)),
+            deadline: None,
+        });
+        drop(state);
+        outlet.flush();
+        None
+    }
+
     /// Fails the parked POLL `id` of `owner`; false if there is none.
     pub(crate) fn cancel(&self, owner: Owner, id: u64, why: &str) -> bool {
-        let fired = self
-            .lock()
-            .parked
-            .cancel(|p| p.owner == owner && p.id == id, |p| cancelled(p.id, why));
+        let fired = self.lock().parked.cancel(
+            |p| p.owner == owner && p.id == id,
+            |p| cancelled_parked(p, why),
+        );
         let found = !fired.is_empty();
         fired.deliver();
         found
@@ -302,7 +384,7 @@ impl Engine {
         let fired = self
             .lock()
             .parked
-            .cancel(|p| p.owner == owner, |p| cancelled(p.id, why));
+            .cancel(|p| p.owner == owner, |p| cancelled_parked(p, why));
         fired.deliver();
     }
 
@@ -313,7 +395,7 @@ impl Engine {
             state.closed = true;
             state
                 .parked
-                .cancel(|_| true, |p| cancelled(p.id, "the app was closed"))
+                .cancel(|_| true, |p| cancelled_parked(p, "the app was closed"))
         };
         self.timer.notify_all();
         fired.deliver();
@@ -385,9 +467,22 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn cancelled(id: u64, why: &str) -> BrpError {
+    cancelled_as("POLL", id, why)
+}
+
+/// The error that ends the parked POLL or watch `parked`.
+fn cancelled_parked(parked: &ParkedPoll, why: &str) -> BrpError {
+    let what = match parked.waiter {
+        Waiter::Poll(..) => "POLL",
+        Waiter::Watch(..) => "watch",
+    };
+    cancelled_as(what, parked.id, why)
+}
+
+fn cancelled_as(what: &str, id: u64, why: &str) -> BrpError {
     BrpError::new(
         ErrorCode::Cancelled,
-        format!("POLL {id} was cancelled: {why}"),
+        format!("{what} {id} was cancelled: {why}"),
     )
 }
 
@@ -457,7 +552,7 @@ mod tests {
                 r#"{{"id": {id}, "request": "POLL", "params": {{"data": {{"components": ["A"]}}, "watermark": "{watermark}"}}}}"#
             );
             let call = engine.parse(&text).ok().unwrap();
-            let parked = engine.dispatch(call, OWNER, &|| true, || Box::new(drop));
+            let parked = engine.dispatch(call, OWNER, &|| true, || Box::new(drop), None);
             assert!(parked.is_none(), "POLL {id} parks");
         }
         let evaluated = || engine.lock().parked.evaluated;

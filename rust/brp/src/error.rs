@@ -58,6 +58,10 @@ error_codes! {
         "The request was cancelled, or its session closed before it answered.";
     DuplicateId = -23406, "DUPLICATE_ID", "The request id is already in flight in this session.";
     Timeout = -23407, "TIMEOUT", "A POLL's `timeout_ms` passed before its answer changed.";
+    ResourceError = -23501, "RESOURCE_ERROR",
+        "JSON-RPC dialect: a resource name is unknown, or a value does not fit it.";
+    ResourceNotPresent = -23502, "RESOURCE_NOT_PRESENT",
+        "JSON-RPC dialect: the world does not hold the resource.";
 }
 
 impl ErrorCode {
@@ -98,7 +102,7 @@ pub struct BrpError {
     /// A human-readable description naming the offending input.
     pub message: String,
     /// Structured detail, e.g. the candidates of an ambiguous name.
-    pub data: Option<Value>,
+    pub data: Option<Box<Value>>,
 }
 
 impl BrpError {
@@ -114,7 +118,7 @@ impl BrpError {
     /// Attaches structured `data`.
     #[must_use]
     pub fn with_data(mut self, data: Value) -> Self {
-        self.data = Some(data);
+        self.data = Some(Box::new(data));
         self
     }
 
@@ -147,7 +151,7 @@ impl BrpError {
     pub fn to_json(&self) -> Value {
         let mut object = json!({ "code": self.code.code(), "message": self.message });
         if let Some(data) = &self.data {
-            object["data"] = data.clone();
+            object["data"] = Value::clone(data);
         }
         object
     }

@@ -56,5 +56,5 @@ pub use config::Config;
 pub use engine::WAIT_SLICE;
 pub use error::{BrpError, BrpResult, ErrorCode};
 pub use host::Host;
-pub use protocol::{Body, Response};
+pub use protocol::{Body, Dialect, Response};
 pub use session::{Callback, Session};

@@ -10,7 +10,7 @@ use crate::error::{BrpError, ErrorCode};
 use crate::host::Host;
 use crate::methods::{Action, Call};
 use crate::params::Params;
-use crate::poll::{Completion, Owner};
+use crate::poll::{Completion, Owner, Stream};
 use crate::protocol::{self, Response};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashSet, VecDeque};
@@ -136,8 +136,16 @@ impl Session {
             _ => {
                 let inner = Arc::clone(&self.inner);
                 let complete = move || -> Completion { Box::new(move |r| inner.finish(r)) };
+                let inner = Arc::clone(&self.inner);
+                let stream: Stream = Arc::new(move |r| inner.stream(r));
                 let open = || self.inner.open();
-                (self.inner.app.engine()).dispatch(call, self.inner.owner, &open, complete)
+                (self.inner.app.engine()).dispatch(
+                    call,
+                    self.inner.owner,
+                    &open,
+                    complete,
+                    Some(stream),
+                )
             }
         };
         if let Some(response) = response {
@@ -187,8 +195,8 @@ impl Session {
         self.inner.outbox().callback = callback;
     }
 
-    /// Fails this session's parked POLL `id` with [`ErrorCode::Cancelled`];
-    /// false if no such POLL is parked.
+    /// Fails this session's parked POLL or open watch `id` with
+    /// [`ErrorCode::Cancelled`]; false if there is none.
     pub fn cancel(&self, id: u64) -> bool {
         (self.inner.app.engine()).cancel(self.inner.owner, id, "cancelled by the client")
     }
@@ -222,17 +230,14 @@ impl Session {
     /// Parses `text` and claims its id for this session.
     fn admit<'a>(&self, text: &'a str) -> Result<Call<'a>, Response> {
         let call = self.inner.app.engine().parse(text)?;
-        let id = call.id;
-        let refuse = |code, message: String| Response {
-            id: Some(id),
-            result: Err(BrpError::new(code, message)),
-        };
+        let refuse = |code, message: String| call.respond(Err(BrpError::new(code, message)));
         if !self.inner.open() {
             return Err(refuse(
                 ErrorCode::Cancelled,
                 "the session is closed".to_owned(),
             ));
         }
+        let id = call.id;
         if !self.inner.in_flight().insert(id) {
             return Err(refuse(
                 ErrorCode::DuplicateId,
@@ -282,6 +287,27 @@ impl Inner {
 
     fn leave(&self, id: u64) {
         self.in_flight().remove(&id);
+    }
+
+    /// Hands on one answer of a watch, unless the queue already holds
+    /// `Config::max_watch_backlog` unreceived answers: the watch then ends.
+    fn stream(self: &Arc<Self>, response: Response) {
+        let engine = self.app.engine();
+        let max = engine.max_watch_backlog;
+        let full = {
+            let outbox = self.outbox();
+            outbox.callback.is_none() && outbox.queue.len() >= max
+        };
+        match response.id {
+            Some(id) if full => {
+                let why = format!(
+                    "{max} answers wait unreceived in the session's queue \
+                     (Config.max_watch_backlog)"
+                );
+                engine.cancel(self.owner, id, &why);
+            }
+            _ => self.deliver(response),
+        }
     }
 
     /// Hands a response to the callback, or queues it for `receive`.

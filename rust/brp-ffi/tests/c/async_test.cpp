@@ -309,6 +309,43 @@ void writer_and_poller_stress() {
 
 }  // namespace
 
+// A JSON-RPC +watch submitted through a session: the state at once, one
+// answer per change under the same id, and a CANCELLED answer to end it;
+// sessionless, it is refused.
+void jsonrpc_watch_streams_through_a_session() {
+  const brp::App app(R"({"components": ["Counter"]})");
+  const json spawned = json::parse(app.request(
+      R"({"jsonrpc": "2.0", "id": 1, "method": "world.spawn_entity", "params": {"components": {"Counter": 0}}})"));
+  const json entity = spawned["result"]["entity"];
+  CHECK(entity.is_number_unsigned());
+  const std::string watch =
+      json{{"jsonrpc", "2.0"},
+           {"id", 60},
+           {"method", "world.get_components+watch"},
+           {"params", {{"entity", entity}, {"components", {"Counter"}}}}}
+          .dump();
+  CHECK(error_code(json::parse(app.request(watch))) == BRP_ERROR_INVALID_REQUEST);
+
+  const brp::Session session = app.session();
+  session.submit(watch);
+  const json first = receive(session);
+  CHECK(first["jsonrpc"] == "2.0" && first["id"] == 60);
+  CHECK(first["result"]["components"]["Counter"] == 0);
+  for (int value = 1; value <= 3; ++value) {
+    app.request(json{{"jsonrpc", "2.0"},
+                     {"id", 2},
+                     {"method", "world.insert_components"},
+                     {"params", {{"entity", entity}, {"components", {{"Counter", value}}}}}}
+                    .dump());
+    const json changed = receive(session);
+    CHECK(changed["id"] == 60 && changed["result"]["components"]["Counter"] == value);
+  }
+  CHECK(session.cancel(60));
+  const json last = receive(session);
+  CHECK(last["id"] == 60 && error_code(last) == BRP_ERROR_CANCELLED);
+  CHECK(!session.receive(std::chrono::milliseconds(0)).has_value());
+}
+
 int main() {
   parked_poll_woken_from_another_thread();
   responses_arrive_out_of_order();
@@ -318,5 +355,6 @@ int main() {
   closing_a_session_with_parked_polls();
   freeing_the_app_wakes_every_parked_poll();
   writer_and_poller_stress();
+  jsonrpc_watch_streams_through_a_session();
   return brp_test_summary("async");
 }

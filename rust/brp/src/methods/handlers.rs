@@ -1,7 +1,6 @@
 //! The request handlers: each reads its params, validates everything, and
 //! only then touches the world, so a failed request changes nothing.
 
-use crate::entity_id;
 use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::params::echo;
 use crate::params::{self, Params};
@@ -12,7 +11,7 @@ use crate::world::value::{self, Bundle};
 use crate::world::{self, Ecs};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::{ChildOf, Children};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 /// PING: `{}` → `{"status": "OK"}`.
@@ -31,13 +30,12 @@ pub(crate) fn get(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
         .iter()
         .map(|name| host.names.resolve(name))
         .collect::<BrpResult<Vec<_>>>()?;
-    let id = params.str("entity")?;
-    let entity = host.entity(id)?;
+    let entity = host.entity_at(params.required("entity")?, "params.entity")?;
     let registry = host.registry.read();
     let mut values = Vec::with_capacity(names.len());
     let mut missing = Vec::new();
     for (name, component) in names.iter().zip(components) {
-        match value::read(entity, component, &registry) {
+        match value::read_as(entity, component, &registry, host.form) {
             Some(text) => values.push((*name, text?)),
             None => missing.push(*name),
         }
@@ -45,27 +43,20 @@ pub(crate) fn get(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     if !missing.is_empty() {
         return Err(BrpError::new(
             ErrorCode::ComponentNotPresent,
-            format!("entity {id} has no {}", quoted(&missing)),
+            format!(
+                "entity {} has no {}",
+                host.describe(entity.id()),
+                quoted(&missing)
+            ),
         )
         .with_data(json!({ "missing": missing })));
     }
-    /// `{name: {"JSON": text}}` in the order requested.
-    struct Components<'a>(&'a [(&'a str, String)]);
-    impl Serialize for Components<'_> {
-        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_map(
-                self.0
-                    .iter()
-                    .map(|(name, text)| (name, value::Wrapped(text))),
-            )
-        }
-    }
     #[derive(Serialize)]
     struct Answer<'a> {
-        components: Components<'a>,
+        components: value::Values<'a>,
     }
     body(&Answer {
-        components: Components(&values),
+        components: value::Values(host.form, &values),
     })
 }
 
@@ -98,17 +89,17 @@ pub(crate) fn spawn(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     host.touched = touched;
     #[derive(Serialize)]
     struct Answer {
-        entity: String,
+        entity: value::EntityOut,
     }
     body(&Answer {
-        entity: entity_id::format(entity),
+        entity: host.form.entity(entity),
     })
 }
 
 /// DESTROY: `{entity}` → `{"status": "OK"}`. The entity's descendants
 /// (through `Children`) are destroyed with it, as Bevy's `despawn` does.
 pub(crate) fn destroy(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    let root = host.entity(params.str("entity")?)?.id();
+    let root = entity_param(host, params)?;
     // Leaves first, so no despawn has children to despawn in turn: Bevy's
     // own despawn recurses once per level, and a deep hierarchy would
     // overflow the stack.
@@ -132,7 +123,7 @@ pub(crate) fn destroy(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
 /// INSERT: `{entity, components}` → `{"status": "OK"}`; replaces existing values.
 pub(crate) fn insert(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     let components = params.object("components")?;
-    let entity = host.entity(params.str("entity")?)?.id();
+    let entity = entity_param(host, params)?;
     let mut bundle = decode_all(host, components, Some(entity))?;
     bundle.declare(host)?;
     let mut touched = host.start_touching();
@@ -149,7 +140,7 @@ pub(crate) fn insert(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
 pub(crate) fn remove(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     let names = params.names("components")?;
     host.check_count(names.len(), "params.components")?;
-    let entity = host.entity(params.str("entity")?)?.id();
+    let entity = entity_param(host, params)?;
     let ids = names
         .iter()
         .map(|name| writable(host, host.names.resolve(name)?, name).map(|c| c.id))
@@ -168,9 +159,9 @@ pub(crate) fn remove(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
 /// REPARENT: `{entity, parent}` → `{"status": "OK"}`. `parent: null` makes the
 /// entity a root. The old parent's `Children` is updated in the same step.
 pub(crate) fn reparent(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    let entity = host.entity(params.str("entity")?)?.id();
+    let entity = entity_param(host, params)?;
     let parent = match params.get("parent") {
-        Some(Value::String(parent)) => Some(host.entity(parent)?.id()),
+        Some(parent @ Value::String(_)) => Some(host.entity_at(parent, "params.parent")?.id()),
         Some(other) => {
             return Err(BrpError::invalid_params(format!(
                 "params.parent must be an entity id or null, got {}",
@@ -199,6 +190,13 @@ pub(crate) fn reparent(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     ok()
 }
 
+/// The entity `params.entity` names.
+fn entity_param(host: &Ecs, params: &Params) -> BrpResult<Entity> {
+    Ok(host
+        .entity_at(params.required("entity")?, "params.entity")?
+        .id())
+}
+
 /// Resolves and decodes every component of a SPAWN or INSERT, checking a
 /// new `ChildOf` against `entity` (`None` for a new entity). Changes nothing.
 fn decode_all(
@@ -210,18 +208,18 @@ fn decode_all(
     let mut bundle = Bundle::default();
     for (name, wrapped) in components {
         let Some(component) = host.names.resolve_or_plan(name, host.config.auto_declare)? else {
-            bundle.push_undeclared(name, value::decode_json(name, wrapped)?);
+            bundle.push_undeclared(name, value::decode_json(name, wrapped, host.form)?);
             continue;
         };
         writable(host, &component, name)?;
-        let value = value::decode(name, &component, wrapped, &host.registry.read())?;
+        let value = value::decode(name, &component, wrapped, &host.registry.read(), host.form)?;
         if let Some(ChildOf(parent)) = value.downcast_ref::<ChildOf>() {
             let parent = host.visible(*parent).map(|p| p.id()).ok_or_else(|| {
                 BrpError::new(
                     ErrorCode::EntityNotFound,
                     format!(
                         "`{name}` names entity {} which does not exist",
-                        entity_id::format(*parent)
+                        host.describe(*parent)
                     ),
                 )
             })?;
@@ -232,7 +230,8 @@ fn decode_all(
     Ok(bundle)
 }
 
-/// Rejects `Children`, which the hierarchy derives from `ChildOf`.
+/// Rejects `Children`, which the hierarchy derives from `ChildOf`, and
+/// resource types, which live on the world's own entities.
 fn writable<'c>(
     host: &Ecs,
     component: &'c ComponentRef,
@@ -243,13 +242,19 @@ fn writable<'c>(
             "`{name}` is kept by the hierarchy; change it with REPARENT or `ChildOf`"
         )));
     }
+    if host.names.is_resource(component) {
+        return Err(BrpError::component(format!(
+            "`{name}` is a resource, not a component of an entity; \
+             write it with INSERT_RESOURCE or MUTATE's `resource`"
+        )));
+    }
     Ok(component)
 }
 
 /// Fails if making `parent` the parent of `entity` would form a cycle.
-fn check_parent(host: &Ecs, entity: Option<Entity>, parent: Entity) -> BrpResult<()> {
+pub(crate) fn check_parent(host: &Ecs, entity: Option<Entity>, parent: Entity) -> BrpResult<()> {
     let Some(entity) = entity else { return Ok(()) };
-    let id = entity_id::format(entity);
+    let id = host.describe(entity);
     if parent == entity {
         return Err(BrpError::new(
             ErrorCode::SelfReparent,
@@ -264,7 +269,7 @@ fn check_parent(host: &Ecs, entity: Option<Entity>, parent: Entity) -> BrpResult
                     ErrorCode::SelfReparent,
                     format!(
                         "cannot make {id} a child of its own descendant {}",
-                        entity_id::format(parent)
+                        host.describe(parent)
                     ),
                 ));
             }
@@ -308,14 +313,14 @@ pub(crate) fn get_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
         .resource_entity(&resource)
         .ok_or_else(|| resource_absent(&name))?;
     let registry = host.registry.read();
-    let text = value::read(host.world.entity(entity), &resource, &registry)
+    let text = value::read_as(host.world.entity(entity), &resource, &registry, host.form)
         .ok_or_else(|| resource_absent(&name))??;
     #[derive(Serialize)]
     struct Answer<'a> {
-        value: value::Wrapped<'a>,
+        value: value::Written<'a>,
     }
     body(&Answer {
-        value: value::Wrapped(&text),
+        value: value::Written(host.form, &text),
     })
 }
 
@@ -326,7 +331,8 @@ pub(crate) fn insert_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body
     let wrapped = params.required("value")?;
     let registry = host.registry.clone();
     let registry = registry.read();
-    let decoded = value::decode(&name, &resource, wrapped, &registry).map_err(as_params)?;
+    let decoded =
+        value::decode(&name, &resource, wrapped, &registry, host.form).map_err(as_params)?;
     // A removed resource keeps its entity, which takes the value back.
     let kept = host.world.resource_entities().get(resource.id);
     let entity = match kept.filter(|&entity| host.world.get_entity(entity).is_ok()) {
@@ -402,10 +408,7 @@ pub(crate) fn list(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
         components.sort_unstable_by_key(|entry| entry.name);
         return body(&Answer { components });
     };
-    let id = id
-        .as_str()
-        .ok_or_else(|| BrpError::invalid_params("params.entity must be a string"))?;
-    let entity = host.entity(id)?;
+    let entity = host.entity_at(id, "params.entity")?;
     let mut components: Vec<&str> = host
         .names
         .list()
@@ -441,12 +444,11 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
         (true, false) => {
             let name = params.str("component")?;
             let component = writable(host, host.names.resolve(name)?, name)?.clone();
-            let id = params.str("entity")?;
-            let entity = host.entity(id)?;
+            let entity = host.entity_at(params.required("entity")?, "params.entity")?;
             if !entity.contains_id(component.id) {
                 return Err(BrpError::new(
                     ErrorCode::ComponentNotPresent,
-                    format!("entity {id} has no `{name}`"),
+                    format!("entity {} has no `{name}`", host.describe(entity.id())),
                 )
                 .with_data(json!({ "missing": [name] })));
             }
@@ -461,7 +463,7 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     }
     let text = params.str("path")?;
     let path = world::path::parse(text)?;
-    let new = value::unwrap(&name, params.required("value")?)?;
+    let new = value::text(&name, params.required("value")?, host.form)?;
     let registry = host.registry.clone();
     let registry = registry.read();
     let invalid = |e: &dyn std::fmt::Display| {
@@ -487,7 +489,7 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
                     type_info.type_path()
                 ))
             })?;
-            let value = value::decode_typed(new, registration, &registry)
+            let value = value::decode_typed(&new, registration, &registry, host.form)
                 .map_err(|e| invalid(&e))?
                 .ok_or_else(|| {
                     invalid(&format_args!(
@@ -512,7 +514,7 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
             // `Value` and only ever written from a `Value`.
             let current = unsafe { current.deref::<serde_json::Value>() };
             world::path::check_json(current, &path, text)?;
-            let value: serde_json::Value = serde_json::from_str(new).map_err(|e| invalid(&e))?;
+            let value: serde_json::Value = serde_json::from_str(&new).map_err(|e| invalid(&e))?;
             host.touching(&mut touched, &[target]);
             let current = host
                 .world

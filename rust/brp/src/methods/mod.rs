@@ -7,12 +7,14 @@
 //! its own framing into a [`Request`] and shares this table.
 
 mod handlers;
+mod jsonrpc;
 mod openrpc;
 
 use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::params::{Params, echo};
-use crate::protocol::{Body, Request, Response};
+use crate::protocol::{Body, Dialect, Request, Response};
 use crate::world::Ecs;
+use crate::world::value::Form;
 use openrpc as s;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -30,6 +32,18 @@ pub(crate) enum Action {
     Poll,
     /// CANCEL: fails a parked POLL of the same session.
     Cancel,
+    /// A `+watch` method: answers once at once, then once per change, until
+    /// cancelled (docs/protocol.md, "Watches").
+    Watch(Watch),
+}
+
+/// What a `+watch` method watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Watch {
+    /// `world.get_components+watch`: values of components of one entity.
+    Components,
+    /// `world.list_components+watch`: which components one entity has.
+    List,
 }
 
 /// One row of the table.
@@ -222,11 +236,12 @@ pub(crate) const METHODS: &[Method] = &[
     ),
     Method {
         name: "POLL",
-        params: &["data", "filter", "watermark", "timeout_ms"],
+        params: &["data", "filter", "resource", "watermark", "timeout_ms"],
         doc: doc(
             &[
                 ("data", false, s::data),
                 ("filter", false, s::poll_filter),
+                ("resource", false, s::name),
                 ("watermark", false, s::watermark),
                 ("timeout_ms", false, s::timeout),
             ],
@@ -244,6 +259,8 @@ pub(crate) const METHODS: &[Method] = &[
 
 /// A request matched to its row of the table.
 pub(crate) struct Call<'a> {
+    /// The framing it came in.
+    pub(crate) dialect: Dialect,
     /// The client's id.
     pub(crate) id: u64,
     /// The row.
@@ -256,19 +273,25 @@ impl<'a> Call<'a> {
     /// Looks `request` up; an unknown name becomes its error response.
     pub(crate) fn new(request: Request<'a>) -> Result<Self, Response> {
         let name = &*request.name;
-        match METHODS.iter().find(|method| method.name == name) {
+        let (table, unknown) = match request.dialect {
+            Dialect::Brp => (METHODS, "request"),
+            Dialect::JsonRpc => (jsonrpc::METHODS, "method"),
+        };
+        match table.iter().find(|method| method.name == name) {
             Some(method) => Ok(Self {
+                dialect: request.dialect,
                 id: request.id,
                 method,
                 params: request.params,
             }),
-            None => Err(Response::error(
-                Some(request.id),
-                BrpError::new(
+            None => Err(Response {
+                id: Some(request.id),
+                result: Err(BrpError::new(
                     ErrorCode::UnknownRequest,
-                    format!("unknown request {:?}", echo(name)),
-                ),
-            )),
+                    format!("unknown {unknown} {:?}", echo(name)),
+                )),
+                dialect: request.dialect,
+            }),
         }
     }
 
@@ -277,6 +300,15 @@ impl<'a> Call<'a> {
         Response {
             id: Some(self.id),
             result,
+            dialect: self.dialect,
+        }
+    }
+
+    /// How this call's values and entities are written.
+    pub(crate) fn form(&self) -> Form {
+        match self.dialect {
+            Dialect::Brp => Form::Wrapped,
+            Dialect::JsonRpc => Form::Plain,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The JSON Schemas that describe each request's params and result in the
 //! table of [`METHODS`], and the OpenRPC document DISCOVER answers with.
 
-use super::METHODS;
+use super::{METHODS, Method};
 use serde_json::{Value, json};
 
 /// The OpenRPC version of the document.
@@ -9,7 +9,12 @@ const OPENRPC: &str = "1.3.2";
 
 /// The OpenRPC document of every request of [`METHODS`], in table order.
 pub(crate) fn document() -> Value {
-    let methods: Vec<Value> = METHODS
+    document_of(METHODS)
+}
+
+/// The OpenRPC document of the rows of `table`, in table order.
+pub(crate) fn document_of(table: &[Method]) -> Value {
+    let methods: Vec<Value> = table
         .iter()
         .map(|method| {
             let params: Vec<Value> = (method.doc.params.iter())
@@ -161,9 +166,14 @@ pub(super) fn entities() -> Value {
     answer(json!({"entities": rows()}))
 }
 
-/// POLL's answer.
+/// POLL's answer: the rows of a QUERY, or the value of a resource (`null`
+/// while the world does not hold it).
 pub(super) fn polled() -> Value {
-    answer(json!({"entities": rows(), "watermark": {"type": "string"}}))
+    let watermark = json!({"type": "string"});
+    json!({"oneOf": [
+        answer(json!({"entities": rows(), "watermark": watermark})),
+        answer(json!({"value": {"oneOf": [wrapped(), {"type": "null"}]}, "watermark": watermark})),
+    ]})
 }
 
 /// SPAWN's answer.

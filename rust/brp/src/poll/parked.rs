@@ -1,4 +1,5 @@
-//! POLLs waiting for their answer, each with the completion that delivers it.
+//! POLLs waiting for their answer, each with the completion that delivers
+//! it, and the watches of the JSON-RPC dialect, each with its outlet.
 //!
 //! Parked polls live beside the world, under the same lock (the engine's): every change to
 //! the world re-evaluates them before the lock is released, so a change can
@@ -7,12 +8,15 @@
 //! into the app.
 
 use super::Poll;
+use super::watch::{Outlet, Watch};
 use crate::error::{BrpError, ErrorCode};
-use crate::protocol::{Body, Response};
+use crate::protocol::{Body, Dialect, Response};
 use crate::world::Ecs;
 use crate::world::touched::Touched;
+use crate::world::value::Form;
 use bevy_ecs::component::ComponentId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Delivers a parked request's response to whoever waits for it.
@@ -28,18 +32,34 @@ pub(crate) struct Owner {
     pub(crate) session: bool,
 }
 
-/// A POLL that has not answered yet.
+/// A POLL that has not answered yet, or a watch that has not ended.
 pub(crate) struct ParkedPoll {
     /// Who asked.
     pub owner: Owner,
     /// The request id.
     pub id: u64,
-    /// What it waits for.
-    pub poll: Poll,
+    /// What it waits for, and where its answers go.
+    pub waiter: Waiter,
     /// When it gives up with [`ErrorCode::Timeout`].
     pub deadline: Option<Instant>,
-    /// Where the answer goes.
-    pub complete: Completion,
+}
+
+/// What a parked request waits for.
+pub(crate) enum Waiter {
+    /// A POLL, and where its one answer goes.
+    Poll(Box<Poll>, Completion),
+    /// A watch, and where its answers go, one per change.
+    Watch(Watch, Arc<Outlet>),
+}
+
+impl Waiter {
+    /// The components whose changes concern it; `None` for any.
+    fn watched(&self) -> Option<Vec<ComponentId>> {
+        match self {
+            Waiter::Poll(poll, _) => poll.watched(),
+            Waiter::Watch(watch, _) => watch.watched(),
+        }
+    }
 }
 
 /// Every parked POLL of one app, indexed by the components each watches.
@@ -62,13 +82,24 @@ pub(crate) struct Parked {
 /// Responses to deliver once the world's lock is released.
 #[must_use = "fired completions must be delivered after unlocking"]
 #[derive(Default)]
-pub(crate) struct Fired(Vec<(Completion, Response)>);
+pub(crate) struct Fired(Vec<Delivery>);
+
+/// One delivery of [`Fired`].
+enum Delivery {
+    /// A POLL's answer.
+    Once(Completion, Response),
+    /// A watch with answers queued in its outlet.
+    Stream(Arc<Outlet>),
+}
 
 impl Fired {
     /// Runs every completion, in the order they fired.
     pub(crate) fn deliver(self) {
-        for (complete, response) in self.0 {
-            complete(response);
+        for delivery in self.0 {
+            match delivery {
+                Delivery::Once(complete, response) => complete(response),
+                Delivery::Stream(outlet) => outlet.flush(),
+            }
         }
     }
 
@@ -77,14 +108,39 @@ impl Fired {
         self.0.is_empty()
     }
 
+    /// The last answer of `poll`: it leaves the parked requests.
     fn push(&mut self, poll: ParkedPoll, result: Result<Body, BrpError>) {
-        self.0.push((
-            poll.complete,
-            Response {
-                id: Some(poll.id),
-                result,
-            },
-        ));
+        let id = Some(poll.id);
+        match poll.waiter {
+            Waiter::Poll(_, complete) => {
+                let response = Response {
+                    id,
+                    result,
+                    dialect: Dialect::Brp,
+                };
+                self.0.push(Delivery::Once(complete, response));
+            }
+            Waiter::Watch(_, outlet) => {
+                let response = Response {
+                    id,
+                    result,
+                    dialect: Dialect::JsonRpc,
+                };
+                outlet.push(response, true);
+                self.0.push(Delivery::Stream(outlet));
+            }
+        }
+    }
+
+    /// A watch's answer `body`: it stays parked.
+    fn stream(&mut self, id: u64, outlet: &Arc<Outlet>, body: Body) {
+        let response = Response {
+            id: Some(id),
+            result: Ok(body),
+            dialect: Dialect::JsonRpc,
+        };
+        outlet.push(response, false);
+        self.0.push(Delivery::Stream(Arc::clone(outlet)));
     }
 }
 
@@ -93,7 +149,7 @@ impl Parked {
     pub(crate) fn park(&mut self, poll: ParkedPoll) {
         let key = self.next;
         self.next += 1;
-        match poll.poll.watched() {
+        match poll.waiter.watched() {
             None => {
                 self.everything.insert(key);
             }
@@ -167,7 +223,23 @@ impl Parked {
             {
                 self.evaluated += 1;
             }
-            let result = match parked.poll.answer(host) {
+            let result = match &mut parked.waiter {
+                Waiter::Poll(poll, _) => {
+                    host.form = Form::Wrapped;
+                    poll.answer(host)
+                }
+                Waiter::Watch(watch, outlet) => {
+                    host.form = Form::Plain;
+                    match watch.answer(host) {
+                        Ok(Some(answer)) => {
+                            fired.stream(parked.id, outlet, answer);
+                            continue;
+                        }
+                        other => other,
+                    }
+                }
+            };
+            let result = match result {
                 Ok(None) => continue,
                 Ok(Some(answer)) => Ok(answer),
                 Err(error) => Err(error),
@@ -183,7 +255,7 @@ impl Parked {
         let Some(poll) = self.polls.remove(&key) else {
             unreachable!("POLL {key} is parked");
         };
-        match poll.poll.watched() {
+        match poll.waiter.watched() {
             None => {
                 self.everything.remove(&key);
             }

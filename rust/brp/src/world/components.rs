@@ -134,7 +134,7 @@ impl ComponentNames {
     }
 
     /// Whether `component` is a reflected resource type.
-    fn is_resource(&self, component: &ComponentRef) -> bool {
+    pub(crate) fn is_resource(&self, component: &ComponentRef) -> bool {
         let short = match &component.kind {
             Kind::Reflected { short, .. } => short,
             Kind::Dynamic => return false,

@@ -51,6 +51,9 @@ pub(crate) struct Ecs {
     pub tracking: bool,
     /// The hooks whose effects are known or not.
     pub hooks: KnownHooks,
+    /// How the current request writes values and entities; set by the
+    /// engine before each request.
+    pub form: value::Form,
     /// The executors `update` runs the schedules on.
     executors: frame::Executors,
 }
@@ -80,6 +83,7 @@ impl Ecs {
             hidden,
             touched: Touched::All,
             tracking: false,
+            form: value::Form::Wrapped,
             hooks: KnownHooks {
                 hierarchy,
                 hookless: HashSet::new(),
@@ -159,15 +163,32 @@ impl Ecs {
         self.names.index_reflected(&mut self.world, &registry)
     }
 
-    /// The entity with wire id `id`, if it exists and is visible to requests.
-    pub(crate) fn entity(&self, id: &str) -> BrpResult<EntityRef<'_>> {
-        let entity = entity_id::parse(id)?;
+    /// The entity the field `at` names (`value`, in the request's form),
+    /// if it exists and is visible to requests.
+    pub(crate) fn entity_at(
+        &self,
+        value: &serde_json::Value,
+        at: &str,
+    ) -> BrpResult<EntityRef<'_>> {
+        self.existing(self.form.parse_entity(value, at)?)
+    }
+
+    /// `entity`, if it exists and is visible to requests.
+    pub(crate) fn existing(&self, entity: Entity) -> BrpResult<EntityRef<'_>> {
         self.visible(entity).ok_or_else(|| {
             BrpError::new(
                 ErrorCode::EntityNotFound,
-                format!("entity {id} does not exist"),
+                format!("entity {} does not exist", self.describe(entity)),
             )
         })
+    }
+
+    /// `entity` for messages, in the request's form.
+    pub(crate) fn describe(&self, entity: Entity) -> String {
+        match self.form {
+            value::Form::Wrapped => entity_id::format(entity),
+            value::Form::Plain => format!("{} ({})", entity.to_bits(), entity_id::format(entity)),
+        }
     }
 
     /// Fails when a request names more components than

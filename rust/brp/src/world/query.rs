@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use std::collections::HashSet;
 
 /// A component as the client named it, and what the name resolved to.
+#[derive(Clone)]
 pub(crate) struct Selected {
     /// The name as the client spelled it; the key in result rows.
     pub key: String,

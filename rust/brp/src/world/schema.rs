@@ -9,11 +9,16 @@
 //! Numbers, strings, entities, durations and `glam`'s vectors and matrices
 //! are written in place. The types are visited from a worklist, never by
 //! recursion, and at most [`MAX_DEFINITIONS`] of them.
+//!
+//! [`registry`] answers `bevy_remote`'s own `registry.schema`: the schema
+//! of every registered type a filter admits, keyed by type path, with
+//! entities written as in its JSON-RPC dialect ([`Entities::Bits`]).
 
 use crate::error::{BrpError, BrpResult};
+use crate::params;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::name::Name;
-use bevy_ecs::reflect::{ReflectComponent, ReflectResource};
+use bevy_ecs::reflect::{ReflectComponent, ReflectEvent, ReflectResource};
 use bevy_reflect::serde::SerializationData;
 use bevy_reflect::{
     ReflectDeserialize, ReflectSerialize, TypeInfo, TypeRegistration, TypeRegistry,
@@ -33,14 +38,168 @@ pub(crate) const MAX_DEFINITIONS: usize = 256;
 /// in 5).
 const MAX_GLAM_LEAVES: usize = 16;
 
-/// The schema of the reflected type `root`, with the types it holds
-/// under `$defs`.
-pub(crate) fn reflected(registry: &TypeRegistry, root: TypeId) -> BrpResult<Value> {
-    bounded(registry, root, MAX_DEFINITIONS)
+/// How a schema describes an [`Entity`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Entities {
+    /// The protocol's wire id, a string such as `"3v0"`.
+    Ids,
+    /// `bevy_remote`'s JSON-RPC form: the integer [`Entity::to_bits`].
+    Bits,
 }
 
-/// [`reflected`], defining at most `max` types.
-fn bounded(registry: &TypeRegistry, root: TypeId, max: usize) -> BrpResult<Value> {
+/// The schema of the reflected type `root`, with the types it holds
+/// under `$defs` and entities as wire ids ([`Entities::Ids`]).
+pub(crate) fn reflected(registry: &TypeRegistry, root: TypeId) -> BrpResult<Value> {
+    reflected_as(registry, root, Entities::Ids)
+}
+
+/// [`reflected`], with entities described as `entities` says.
+pub(crate) fn reflected_as(
+    registry: &TypeRegistry,
+    root: TypeId,
+    entities: Entities,
+) -> BrpResult<Value> {
+    bounded(registry, root, entities, MAX_DEFINITIONS)
+}
+
+/// `bevy_remote`'s `registry.schema`: `{typePath: schema}` of every
+/// registered type that `filter` (the request's params, `null` when
+/// absent) admits, sorted by type path, entities as integers
+/// ([`Entities::Bits`]).
+///
+/// `filter` is `{"with_crates": [..], "without_crates": [..],
+/// "type_limit": {"with": [..], "without": [..]}}`, every field optional.
+/// As in `bevy_remote`, a type whose path names no crate (`u32`, `bool`)
+/// passes both crate filters; `type_limit.with` keeps the types with at
+/// least one of the named `reflectTypes` (`Component`, `Resource`,
+/// `Event`, `Default`, `Serialize`, `Deserialize`), and
+/// `type_limit.without` drops the types with any of them. Unknown fields,
+/// `null` or a value of the wrong type are errors of params (-32602).
+///
+/// Each entry is [`reflected_as`]'s schema: it carries its own `$defs`,
+/// so it stands alone whatever the filter left out, where
+/// `bevy_remote`'s entries hold no `$defs` and refer to their siblings
+/// in the map (through `#/$defs/<typePath>`). Entries also differ as
+/// [`reflected`]'s do: leaves are written in place rather than
+/// referenced, and `componentInfo` (which needs the world's
+/// `Components`) is not written.
+///
+/// The answer is bounded: it holds one entry per registered type, a
+/// number the registry fixes and no request can grow, and each entry at
+/// most [`MAX_DEFINITIONS`] definitions, built from a worklist, never by
+/// recursion. A type that needs more is listed still, with what
+/// [`reflected`] would refuse it for as its `description` and its value
+/// undescribed, so one large type does not fail the whole answer.
+pub(crate) fn registry(registry: &TypeRegistry, filter: &Value) -> BrpResult<Value> {
+    listed(registry, filter, MAX_DEFINITIONS)
+}
+
+/// [`registry`], each entry defining at most `max` types.
+fn listed(registry: &TypeRegistry, filter: &Value, max: usize) -> BrpResult<Value> {
+    let filter = Filter::parse(filter)?;
+    let mut admitted: Vec<&TypeRegistration> = registry
+        .iter()
+        .filter(|registration| filter.admits(registration))
+        .collect();
+    admitted.sort_unstable_by_key(|registration| registration.type_info().type_path());
+    let mut schemas = Map::new();
+    for registration in admitted {
+        let schema = bounded(registry, registration.type_id(), Entities::Bits, max).unwrap_or_else(
+            |too_large| {
+                let mut entry = heading(registration);
+                entry.insert("description".into(), too_large.message.into());
+                Value::Object(entry)
+            },
+        );
+        schemas.insert(registration.type_info().type_path().into(), schema);
+    }
+    Ok(Value::Object(schemas))
+}
+
+/// The params of `registry.schema`, borrowed from the request.
+#[derive(Default)]
+struct Filter<'a> {
+    with_crates: Vec<&'a str>,
+    without_crates: Vec<&'a str>,
+    with: Vec<&'a str>,
+    without: Vec<&'a str>,
+}
+
+impl<'a> Filter<'a> {
+    /// `params` read, or an error of params naming the field at fault.
+    fn parse(params: &'a Value) -> BrpResult<Self> {
+        let mut filter = Self::default();
+        if params.is_null() {
+            return Ok(filter);
+        }
+        for (key, value) in params::object(params, "params")? {
+            match key.as_str() {
+                "with_crates" => filter.with_crates = strings(value, "params.with_crates")?,
+                "without_crates" => {
+                    filter.without_crates = strings(value, "params.without_crates")?;
+                }
+                "type_limit" => {
+                    for (key, value) in params::object(value, "params.type_limit")? {
+                        match key.as_str() {
+                            "with" => filter.with = strings(value, "params.type_limit.with")?,
+                            "without" => {
+                                filter.without = strings(value, "params.type_limit.without")?;
+                            }
+                            _ => return Err(unknown("params.type_limit", key, "with, without")),
+                        }
+                    }
+                }
+                _ => {
+                    return Err(unknown(
+                        "params",
+                        key,
+                        "with_crates, without_crates, type_limit",
+                    ));
+                }
+            }
+        }
+        Ok(filter)
+    }
+
+    /// Whether `registration` passes the crate filters and `type_limit`.
+    fn admits(&self, registration: &TypeRegistration) -> bool {
+        if let Some(krate) = registration.type_info().type_path_table().crate_name() {
+            if !self.with_crates.is_empty() && !self.with_crates.contains(&krate) {
+                return false;
+            }
+            if self.without_crates.contains(&krate) {
+                return false;
+            }
+        }
+        let types = reflect_types(registration);
+        (self.with.is_empty() || self.with.iter().any(|t| types.contains(t)))
+            && !self.without.iter().any(|t| types.contains(t))
+    }
+}
+
+/// `value` as a list of strings, or an error of params naming `at`.
+fn strings<'a>(value: &'a Value, at: &str) -> BrpResult<Vec<&'a str>> {
+    let wrong = || BrpError::invalid_params(format!("{at} must be an array of strings"));
+    (value.as_array().ok_or_else(wrong)?.iter())
+        .map(|item| item.as_str().ok_or_else(wrong))
+        .collect()
+}
+
+/// The error of an unknown field `key` of `at`.
+fn unknown(at: &str, key: &str, expected: &str) -> BrpError {
+    BrpError::invalid_params(format!(
+        "unknown field {at}.{}; expected one of: {expected}",
+        params::echo(key)
+    ))
+}
+
+/// [`reflected_as`], defining at most `max` types.
+fn bounded(
+    registry: &TypeRegistry,
+    root: TypeId,
+    entities: Entities,
+    max: usize,
+) -> BrpResult<Value> {
     let mut queue = VecDeque::from([root]);
     let mut seen = vec![root];
     let mut defs = Map::new();
@@ -50,7 +209,7 @@ fn bounded(registry: &TypeRegistry, root: TypeId, max: usize) -> BrpResult<Value
             .get(type_id)
             .ok_or_else(|| BrpError::internal(format!("type {type_id:?} left the registry")))?;
         let mut refs = Vec::new();
-        let definition = define(registration, registry, root, &mut refs);
+        let definition = define(registration, registry, root, entities, &mut refs);
         for id in refs {
             if !seen.contains(&id) {
                 if seen.len() >= max {
@@ -96,44 +255,13 @@ fn define(
     registration: &TypeRegistration,
     registry: &TypeRegistry,
     root: TypeId,
+    entities: Entities,
     refs: &mut Vec<TypeId>,
 ) -> Map<String, Value> {
     let info = registration.type_info();
-    let table = info.type_path_table();
-    let mut out = Map::new();
-    out.insert("shortPath".into(), table.short_path().into());
-    out.insert("typePath".into(), table.path().into());
-    if let Some(module) = table.module_path() {
-        out.insert("modulePath".into(), module.into());
-    }
-    if let Some(krate) = table.crate_name() {
-        out.insert("crateName".into(), krate.into());
-    }
-    let reflect_types: Vec<&str> = [
-        (registration.contains::<ReflectComponent>(), "Component"),
-        (registration.contains::<ReflectResource>(), "Resource"),
-        (registration.contains::<ReflectDefault>(), "Default"),
-        (registration.contains::<ReflectSerialize>(), "Serialize"),
-        (registration.contains::<ReflectDeserialize>(), "Deserialize"),
-    ]
-    .into_iter()
-    .filter_map(|(has, name)| has.then_some(name))
-    .collect();
-    out.insert("reflectTypes".into(), reflect_types.into());
-    let kind = match info {
-        TypeInfo::Struct(_) => "Struct",
-        TypeInfo::TupleStruct(_) => "TupleStruct",
-        TypeInfo::Tuple(_) => "Tuple",
-        TypeInfo::List(_) => "List",
-        TypeInfo::Array(_) => "Array",
-        TypeInfo::Map(_) => "Map",
-        TypeInfo::Set(_) => "Set",
-        TypeInfo::Enum(_) => "Enum",
-        TypeInfo::Opaque(_) => "Value",
-    };
-    out.insert("kind".into(), kind.into());
-    let mut field = |id: TypeId| reference(id, registry, root, refs);
-    let body = match known(registration.type_id(), info, registry) {
+    let mut out = heading(registration);
+    let mut field = |id: TypeId| reference(id, registry, root, entities, refs);
+    let body = match known(registration.type_id(), info, registry, entities) {
         Some(known) => object(known),
         None => match info {
             TypeInfo::Struct(info) => {
@@ -229,13 +357,65 @@ fn define(
     out
 }
 
+/// What a definition says of the type itself: `shortPath`, `typePath`,
+/// `modulePath`, `crateName`, `reflectTypes` and `kind`.
+fn heading(registration: &TypeRegistration) -> Map<String, Value> {
+    let info = registration.type_info();
+    let table = info.type_path_table();
+    let mut out = Map::new();
+    out.insert("shortPath".into(), table.short_path().into());
+    out.insert("typePath".into(), table.path().into());
+    if let Some(module) = table.module_path() {
+        out.insert("modulePath".into(), module.into());
+    }
+    if let Some(krate) = table.crate_name() {
+        out.insert("crateName".into(), krate.into());
+    }
+    out.insert("reflectTypes".into(), reflect_types(registration).into());
+    let kind = match info {
+        TypeInfo::Struct(_) => "Struct",
+        TypeInfo::TupleStruct(_) => "TupleStruct",
+        TypeInfo::Tuple(_) => "Tuple",
+        TypeInfo::List(_) => "List",
+        TypeInfo::Array(_) => "Array",
+        TypeInfo::Map(_) => "Map",
+        TypeInfo::Set(_) => "Set",
+        TypeInfo::Enum(_) => "Enum",
+        TypeInfo::Opaque(_) => "Value",
+    };
+    out.insert("kind".into(), kind.into());
+    out
+}
+
+/// The names `bevy_remote` gives the reflect data `registration` holds,
+/// in its `reflectTypes`.
+fn reflect_types(registration: &TypeRegistration) -> Vec<&'static str> {
+    [
+        (registration.contains::<ReflectComponent>(), "Component"),
+        (registration.contains::<ReflectResource>(), "Resource"),
+        (registration.contains::<ReflectEvent>(), "Event"),
+        (registration.contains::<ReflectDefault>(), "Default"),
+        (registration.contains::<ReflectSerialize>(), "Serialize"),
+        (registration.contains::<ReflectDeserialize>(), "Deserialize"),
+    ]
+    .into_iter()
+    .filter_map(|(has, name)| has.then_some(name))
+    .collect()
+}
+
 /// How a field of type `id` refers to its type: in place when it is a
 /// known leaf, else a `$ref` (and `id` joins `refs`).
-fn reference(id: TypeId, registry: &TypeRegistry, root: TypeId, refs: &mut Vec<TypeId>) -> Value {
+fn reference(
+    id: TypeId,
+    registry: &TypeRegistry,
+    root: TypeId,
+    entities: Entities,
+    refs: &mut Vec<TypeId>,
+) -> Value {
     let Some(registration) = registry.get(id) else {
         return json!({"description": "a type the registry does not know"});
     };
-    if let Some(known) = known(id, registration.type_info(), registry) {
+    if let Some(known) = known(id, registration.type_info(), registry, entities) {
         return known;
     }
     if id == root {
@@ -246,9 +426,14 @@ fn reference(id: TypeId, registry: &TypeRegistry, root: TypeId, refs: &mut Vec<T
 }
 
 /// The schema of a type written in place: primitives, `Name`, `Entity`
-/// (a wire id), `Duration` and `glam`'s types, which serde writes as the
-/// flat list of their numbers.
-fn known(id: TypeId, info: &TypeInfo, registry: &TypeRegistry) -> Option<Value> {
+/// (as `entities` says), `Duration` and `glam`'s types, which serde
+/// writes as the flat list of their numbers.
+fn known(
+    id: TypeId,
+    info: &TypeInfo,
+    registry: &TypeRegistry,
+    entities: Entities,
+) -> Option<Value> {
     if let Some(leaf) = primitive(id) {
         return Some(leaf);
     }
@@ -256,7 +441,12 @@ fn known(id: TypeId, info: &TypeInfo, registry: &TypeRegistry) -> Option<Value> 
         return Some(json!({"type": "string"}));
     }
     if id == TypeId::of::<Entity>() {
-        return Some(json!({"type": "string", "pattern": "^(0|[1-9][0-9]*)v(0|[1-9][0-9]*)$"}));
+        return Some(match entities {
+            Entities::Ids => {
+                json!({"type": "string", "pattern": "^(0|[1-9][0-9]*)v(0|[1-9][0-9]*)$"})
+            }
+            Entities::Bits => json!({"type": "integer", "minimum": 0}),
+        });
     }
     if id == TypeId::of::<Duration>() {
         return Some(json!({
@@ -381,6 +571,7 @@ fn object(value: Value) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bevy_ecs::hierarchy::ChildOf;
     use bevy_reflect::Reflect;
     use serde_json::json;
 
@@ -420,12 +611,206 @@ mod tests {
 
     #[test]
     fn the_number_of_definitions_is_bounded() {
-        let error = bounded(&registry(), TypeId::of::<Tree>(), 2).expect_err("over the bound");
+        let error = bounded(&registry(), TypeId::of::<Tree>(), Entities::Ids, 2)
+            .expect_err("over the bound");
         assert!(
             error.message.contains("more than 2 type definitions"),
             "{}",
             error.message
         );
-        assert!(bounded(&registry(), TypeId::of::<Tree>(), 3).is_ok());
+        assert!(bounded(&registry(), TypeId::of::<Tree>(), Entities::Ids, 3).is_ok());
+    }
+
+    /// A type of this crate that holds an entity.
+    #[derive(Reflect)]
+    struct Holder {
+        target: Entity,
+    }
+
+    /// `Tree`, `Holder`, `ChildOf` (a component of `bevy_ecs`) and `u32`
+    /// (a type of no crate), with the types they hold.
+    fn mixed() -> TypeRegistry {
+        let mut registry = registry();
+        registry.register::<Holder>();
+        registry.register::<ChildOf>();
+        registry.register::<u32>();
+        registry
+    }
+
+    const TREE: &str = "brp::world::schema::tests::Tree";
+    const HOLDER: &str = "brp::world::schema::tests::Holder";
+    const CHILD_OF: &str = "bevy_ecs::hierarchy::ChildOf";
+
+    /// The type paths `registry.schema` answers `filter` with, in order.
+    fn exported(filter: Value) -> Vec<String> {
+        let schemas = super::registry(&mixed(), &filter).expect("schemas");
+        let schemas = schemas.as_object().expect("a map");
+        for (path, schema) in schemas {
+            assert_eq!(schema["typePath"], json!(path));
+        }
+        schemas.keys().cloned().collect()
+    }
+
+    #[test]
+    fn without_a_filter_every_registered_type_is_exported_in_order() {
+        let all = exported(Value::Null);
+        assert_eq!(all.len(), mixed().iter().count());
+        assert!(all.is_sorted(), "{all:?}");
+        for path in [TREE, HOLDER, CHILD_OF, "u32", "bevy_ecs::entity::Entity"] {
+            assert!(all.iter().any(|p| p == path), "{path} in {all:?}");
+        }
+        assert_eq!(exported(json!({})), all);
+    }
+
+    #[test]
+    fn crate_filters_keep_and_drop_by_crate_name() {
+        let brp = exported(json!({"with_crates": ["brp"]}));
+        assert!(brp.iter().any(|p| p == TREE) && brp.iter().any(|p| p == HOLDER));
+        assert!(!brp.iter().any(|p| p == CHILD_OF), "{brp:?}");
+        assert!(!brp.iter().any(|p| p.starts_with("alloc::")), "{brp:?}");
+        // As in `bevy_remote`, a type of no crate passes every crate filter.
+        assert!(brp.iter().any(|p| p == "u32"), "{brp:?}");
+
+        let two = exported(json!({"with_crates": ["brp", "bevy_ecs"]}));
+        assert!(two.iter().any(|p| p == TREE) && two.iter().any(|p| p == CHILD_OF));
+
+        let not_ecs = exported(json!({"without_crates": ["bevy_ecs"]}));
+        assert!(!not_ecs.iter().any(|p| p.starts_with("bevy_ecs::")));
+        assert!(not_ecs.iter().any(|p| p == TREE) && not_ecs.iter().any(|p| p == "u32"));
+
+        let both = exported(json!({"with_crates": ["brp"], "without_crates": ["brp"]}));
+        assert!(both.iter().any(|p| p == "u32"), "{both:?}");
+        assert!(both.iter().all(|p| !p.contains("::")), "{both:?}");
+    }
+
+    #[test]
+    fn type_limit_keeps_and_drops_by_reflect_type() {
+        let components = exported(json!({"type_limit": {"with": ["Component"]}}));
+        assert_eq!(components, [CHILD_OF]);
+        let either = exported(json!({"type_limit": {"with": ["Resource", "Component"]}}));
+        assert_eq!(either, [CHILD_OF]);
+
+        let rest = exported(json!({"type_limit": {"without": ["Component"]}}));
+        assert!(!rest.iter().any(|p| p == CHILD_OF), "{rest:?}");
+        assert!(rest.iter().any(|p| p == TREE), "{rest:?}");
+
+        let serializable = exported(json!({"type_limit": {"with": ["Serialize"]}}));
+        assert!(serializable.iter().any(|p| p == "u32"), "{serializable:?}");
+        assert!(!serializable.iter().any(|p| p == TREE), "{serializable:?}");
+
+        let crate_and_type = exported(json!({
+            "with_crates": ["bevy_ecs"],
+            "type_limit": {"without": ["Component"]},
+        }));
+        assert!(
+            crate_and_type
+                .iter()
+                .any(|p| p == "bevy_ecs::entity::Entity")
+        );
+        assert!(!crate_and_type.iter().any(|p| p == CHILD_OF || p == TREE));
+    }
+
+    #[test]
+    fn a_bad_filter_is_an_error_of_params_naming_the_field() {
+        for (filter, expected) in [
+            (json!([]), "params must be an object"),
+            (
+                json!({"with_crates": "brp"}),
+                "params.with_crates must be an array of strings",
+            ),
+            (
+                json!({"with_crates": null}),
+                "params.with_crates must be an array of strings",
+            ),
+            (
+                json!({"without_crates": [1]}),
+                "params.without_crates must be an array of strings",
+            ),
+            (
+                json!({"type_limit": []}),
+                "params.type_limit must be an object",
+            ),
+            (
+                json!({"type_limit": {"with": [true]}}),
+                "params.type_limit.with must be an array of strings",
+            ),
+            (
+                json!({"type_limit": {"without": {}}}),
+                "params.type_limit.without must be an array of strings",
+            ),
+            (json!({"crates": []}), "unknown field params.crates"),
+            (
+                json!({"type_limit": {"only": []}}),
+                "unknown field params.type_limit.only",
+            ),
+        ] {
+            let error = super::registry(&mixed(), &filter).expect_err("a bad filter");
+            assert_eq!(
+                error.code,
+                crate::error::ErrorCode::InvalidParams,
+                "{filter}"
+            );
+            assert!(
+                error.message.starts_with(expected),
+                "{filter}: {}",
+                error.message
+            );
+        }
+    }
+
+    #[test]
+    fn entities_are_wire_ids_or_integer_bits() {
+        let registry = mixed();
+        let id = json!({"type": "string", "pattern": "^(0|[1-9][0-9]*)v(0|[1-9][0-9]*)$"});
+        let bits = json!({"type": "integer", "minimum": 0});
+
+        let holder = reflected(&registry, TypeId::of::<Holder>()).expect("schema");
+        assert_eq!(holder["properties"]["target"], id);
+        let holder =
+            reflected_as(&registry, TypeId::of::<Holder>(), Entities::Bits).expect("schema");
+        assert_eq!(holder["properties"]["target"], bits);
+
+        let child_of = reflected(&registry, TypeId::of::<ChildOf>()).expect("schema");
+        assert_eq!(child_of["type"], id["type"]);
+        let schemas = super::registry(&registry, &Value::Null).expect("schemas");
+        assert_eq!(schemas[HOLDER]["properties"]["target"], bits);
+        assert_eq!(schemas[CHILD_OF]["type"], bits["type"]);
+        assert_eq!(schemas[CHILD_OF]["reflectTypes"][0], "Component");
+        assert_eq!(schemas["bevy_ecs::entity::Entity"]["type"], bits["type"]);
+    }
+
+    #[test]
+    fn a_type_too_large_to_define_is_listed_undescribed() {
+        let schemas = listed(&mixed(), &Value::Null, 2).expect("schemas");
+        let tree = schemas[TREE].as_object().expect("listed");
+        assert_eq!(tree["typePath"], TREE);
+        assert_eq!(tree["kind"], "Struct");
+        assert!(!tree.contains_key("properties") && !tree.contains_key("$defs"));
+        let description = tree["description"].as_str().expect("why");
+        assert!(
+            description.contains("more than 2 type definitions"),
+            "{description}"
+        );
+        assert!(schemas[HOLDER]["properties"].is_object());
+    }
+
+    #[test]
+    fn every_type_of_the_built_in_world_has_a_schema() {
+        let world = super::super::contents::build(&crate::config::Config::default(), |_| {})
+            .expect("world");
+        let registry = world
+            .resource::<bevy_ecs::reflect::AppTypeRegistry>()
+            .read();
+        let schemas = super::registry(&registry, &Value::Null).expect("schemas");
+        assert_eq!(
+            schemas.as_object().map(Map::len),
+            Some(registry.iter().count())
+        );
+        let too_large = |schema: &Value| {
+            schema["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("more than"))
+        };
+        assert!(!schemas.as_object().expect("a map").values().any(too_large));
     }
 }

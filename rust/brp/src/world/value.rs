@@ -1,9 +1,8 @@
-//! Component values on the wire: `{"JSON": "<json text>"}`, converted through
-//! `bevy_reflect` for Rust types and held as `serde_json::Value` for dynamic
-//! components.
-//!
-//! Entities inside reflected values (`ChildOf`, `Children`, ...) are written
-//! as wire ids, `"3v0"`, not as Bevy's opaque bit patterns.
+//! Component values on the wire, converted through `bevy_reflect` for Rust
+//! types and held as `serde_json::Value` for dynamic components, in one of
+//! two [`Form`]s: `{"JSON": "<json text>"}` with entities as wire ids
+//! (`"3v0"`, docs/protocol.md), or bevy_remote's plain JSON with entities
+//! as their `u64` bits (its JSON-RPC dialect).
 
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
@@ -26,9 +25,81 @@ use serde::de::{DeserializeSeed, Error as _};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::any::TypeId;
+use std::borrow::Cow;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
+
+/// How values, and entities inside and beside them, are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// `{"JSON": text}`, entities as `"<index>v<generation>"`.
+    #[default]
+    Wrapped,
+    /// The value itself, entities as `Entity::to_bits`.
+    Plain,
+}
+
+impl Form {
+    /// `entity` as this form writes an entity.
+    pub(crate) fn entity(self, entity: Entity) -> EntityOut {
+        EntityOut(self, entity)
+    }
+
+    /// The entity `value` names: a wire id string, or `u64` bits; `at`
+    /// names the field in the error.
+    pub(crate) fn parse_entity(self, value: &Value, at: &str) -> BrpResult<Entity> {
+        match (self, value) {
+            (Form::Wrapped, Value::String(id)) => entity_id::parse(id),
+            (Form::Plain, Value::Number(bits)) => bits
+                .as_u64()
+                .and_then(Entity::try_from_bits)
+                .ok_or_else(|| BrpError::invalid_params(format!("{at} is not an entity: {bits}"))),
+            (Form::Wrapped, _) => Err(BrpError::invalid_params(format!("{at} must be a string"))),
+            (Form::Plain, _) => Err(BrpError::invalid_params(format!(
+                "{at} must be an entity as a non-negative integer (`Entity::to_bits`)"
+            ))),
+        }
+    }
+}
+
+/// An entity written in a [`Form`].
+pub(crate) struct EntityOut(Form, Entity);
+
+impl Serialize for EntityOut {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Form::Wrapped => serializer.serialize_str(&entity_id::format(self.1)),
+            Form::Plain => serializer.serialize_u64(self.1.to_bits()),
+        }
+    }
+}
+
+/// A value's JSON text written in a [`Form`].
+pub(crate) struct Written<'a>(pub Form, pub &'a str);
+
+impl Serialize for Written<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Form::Wrapped => Wrapped(self.1).serialize(serializer),
+            Form::Plain => {
+                let raw: &RawValue =
+                    serde_json::from_str(self.1).map_err(serde::ser::Error::custom)?;
+                raw.serialize(serializer)
+            }
+        }
+    }
+}
+
+/// `{name: value}` in the order given, each value's text in the form.
+pub(crate) struct Values<'a>(pub Form, pub &'a [(&'a str, String)]);
+
+impl Serialize for Values<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map((self.1.iter()).map(|(name, text)| (name, Written(self.0, text))))
+    }
+}
 
 /// A value decoded from the wire for one component, ready to insert.
 pub(crate) enum Decoded {
@@ -136,8 +207,17 @@ impl Serialize for Wrapped<'_> {
     }
 }
 
+/// The JSON text of the wire value `value` in `form`: the text inside
+/// `{"JSON": text}`, or the plain value written out.
+pub(crate) fn text<'v>(name: &str, value: &'v Value, form: Form) -> BrpResult<Cow<'v, str>> {
+    match form {
+        Form::Wrapped => unwrap(name, value).map(Cow::Borrowed),
+        Form::Plain => Ok(Cow::Owned(value.to_string())),
+    }
+}
+
 /// Returns the JSON text inside `{"JSON": text}`.
-pub(crate) fn unwrap<'v>(name: &str, wrapped: &'v Value) -> BrpResult<&'v str> {
+fn unwrap<'v>(name: &str, wrapped: &'v Value) -> BrpResult<&'v str> {
     match wrapped {
         Value::Object(object) if object.len() == 1 => match object.get("JSON") {
             Some(Value::String(text)) => return Ok(text),
@@ -156,19 +236,31 @@ pub(crate) fn unwrap<'v>(name: &str, wrapped: &'v Value) -> BrpResult<&'v str> {
     )))
 }
 
-/// Serializes `component` of `entity` to JSON text; `None` if it is absent.
+/// Serializes `component` of `entity` to JSON text, entities as wire ids;
+/// `None` if it is absent.
 pub(crate) fn read(
     entity: EntityRef,
     component: &ComponentRef,
     registry: &TypeRegistry,
 ) -> Option<BrpResult<String>> {
+    read_as(entity, component, registry, Form::Wrapped)
+}
+
+/// [`read`], with entities inside the value as `form` writes them.
+pub(crate) fn read_as(
+    entity: EntityRef,
+    component: &ComponentRef,
+    registry: &TypeRegistry,
+    form: Form,
+) -> Option<BrpResult<String>> {
     match &component.kind {
         Kind::Reflected { reflect, .. } => {
             let value = reflect.reflect(entity)?;
+            let processor = EntityIds(form);
             let serializer = TypedReflectSerializer::with_processor(
                 value.as_partial_reflect(),
                 registry,
-                &EntityIds,
+                &processor,
             );
             Some(serde_json::to_string(&serializer).map_err(|e| {
                 BrpError::component(format!("cannot serialize `{}`: {e}", component.path))
@@ -184,21 +276,23 @@ pub(crate) fn read(
     }
 }
 
-/// Decodes the wire value `wrapped` for `component` without touching the world.
+/// Decodes the wire value `wrapped`, in `form`, for `component` without
+/// touching the world.
 pub(crate) fn decode(
     name: &str,
     component: &ComponentRef,
     wrapped: &Value,
     registry: &TypeRegistry,
+    form: Form,
 ) -> BrpResult<Decoded> {
-    let text = unwrap(name, wrapped)?;
+    let text = text(name, wrapped, form)?;
     let invalid = |e: &dyn std::fmt::Display| {
         BrpError::component(format!("invalid value for component `{name}`: {e}"))
     };
     match &component.kind {
         Kind::Dynamic => Ok(Decoded::Dynamic {
             id: component.id,
-            value: decode_json(name, wrapped)?,
+            value: decode_json(name, wrapped, form)?,
         }),
         Kind::Reflected {
             type_id, reflect, ..
@@ -206,7 +300,7 @@ pub(crate) fn decode(
             let registration = registry
                 .get(*type_id)
                 .ok_or_else(|| BrpError::internal(format!("`{name}` left the registry")))?;
-            let value = decode_typed(text, registration, registry)
+            let value = decode_typed(&text, registration, registry, form)
                 .map_err(|e| invalid(&e))?
                 .ok_or_else(|| {
                     BrpError::component(format!("`{name}` cannot be built from reflection"))
@@ -227,6 +321,7 @@ pub(crate) fn decode_typed(
     text: &str,
     registration: &TypeRegistration,
     registry: &TypeRegistry,
+    form: Form,
 ) -> Result<Option<Box<dyn Reflect>>, String> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     // Types deserialized by their own serde impl skip fields they do
@@ -236,7 +331,7 @@ pub(crate) fn decode_typed(
         unknown.get_or_insert_with(|| path.to_string());
     };
     let partial: Box<dyn PartialReflect> =
-        TypedReflectDeserializer::with_processor(registration, registry, &mut EntityIds)
+        TypedReflectDeserializer::with_processor(registration, registry, &mut EntityIds(form))
             .deserialize(serde_ignored::Deserializer::new(
                 &mut deserializer,
                 &mut note,
@@ -280,15 +375,19 @@ fn unknown_field(path: &str, registration: &TypeRegistration) -> String {
     }
 }
 
-/// Decodes the wire value `wrapped` of the dynamic component `name`.
-pub(crate) fn decode_json(name: &str, wrapped: &Value) -> BrpResult<Value> {
-    serde_json::from_str(unwrap(name, wrapped)?)
-        .map_err(|e| BrpError::component(format!("invalid value for component `{name}`: {e}")))
+/// Decodes the wire value `wrapped`, in `form`, of the dynamic component `name`.
+pub(crate) fn decode_json(name: &str, wrapped: &Value, form: Form) -> BrpResult<Value> {
+    match form {
+        Form::Wrapped => serde_json::from_str(unwrap(name, wrapped)?)
+            .map_err(|e| BrpError::component(format!("invalid value for component `{name}`: {e}"))),
+        Form::Plain => Ok(wrapped.clone()),
+    }
 }
 
-/// Reads and writes `Entity` values as wire ids inside reflected values;
-/// `ChildOf`, which serializes through serde, is its entity alone.
-struct EntityIds;
+/// Reads and writes `Entity` values inside reflected values as `form`
+/// writes entities; `ChildOf`, which serializes through serde, is its
+/// entity alone.
+struct EntityIds(Form);
 
 impl ReflectSerializerProcessor for EntityIds {
     fn try_serialize<S: Serializer>(
@@ -304,7 +403,7 @@ impl ReflectSerializerProcessor for EntityIds {
                 None => return Ok(Err(serializer)),
             },
         };
-        serializer.serialize_str(&entity_id::format(entity)).map(Ok)
+        self.0.entity(entity).serialize(serializer).map(Ok)
     }
 }
 
@@ -319,8 +418,15 @@ impl ReflectDeserializerProcessor for EntityIds {
         if type_id != TypeId::of::<Entity>() && type_id != TypeId::of::<ChildOf>() {
             return Ok(Err(deserializer));
         }
-        let text = String::deserialize(deserializer)?;
-        let entity = entity_id::parse(&text).map_err(|e| D::Error::custom(e.message))?;
+        let entity = match self.0 {
+            Form::Wrapped => entity_id::parse(&String::deserialize(deserializer)?)
+                .map_err(|e| D::Error::custom(e.message))?,
+            Form::Plain => {
+                let bits = u64::deserialize(deserializer)?;
+                Entity::try_from_bits(bits)
+                    .ok_or_else(|| D::Error::custom(format!("{bits} is not an entity")))?
+            }
+        };
         Ok(Ok(if type_id == TypeId::of::<ChildOf>() {
             Box::new(ChildOf(entity))
         } else {

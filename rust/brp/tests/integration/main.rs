@@ -7,6 +7,7 @@ mod discover;
 mod error_table;
 mod fuzz_corpus;
 mod hardening;
+mod jsonrpc;
 mod layers;
 mod modules;
 mod mutate;

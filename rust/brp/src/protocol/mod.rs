@@ -1,8 +1,11 @@
 //! The wire format of docs/protocol.md: `{"id", "request", "params"}` in,
-//! `{"id", "response"}` or `{"id", "error"}` out.
+//! `{"id", "response"}` or `{"id", "error"}` out; and, in [`jsonrpc`],
+//! bevy_remote's JSON-RPC 2.0 framing of the same requests.
 //!
-//! This layer reads a request's id, name and params; it does not know which
-//! requests exist (the `methods` layer does).
+//! This layer reads a request's dialect, id, name and params; it does not
+//! know which requests exist (the `methods` layer does).
+
+mod jsonrpc;
 
 use crate::error::{BrpError, BrpResult};
 use crate::params;
@@ -12,8 +15,23 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
+/// The framing a request came in, which its response goes out in
+/// (docs/protocol.md, "JSON-RPC 2.0").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// `{"id", "request", "params"}` → `{"id", "response" | "error"}`.
+    #[default]
+    Brp,
+    /// `{"jsonrpc": "2.0", "id", "method", "params"}` →
+    /// `{"jsonrpc": "2.0", "id", "result" | "error"}`, with bevy_remote's
+    /// method names, plain values and `u64` entities.
+    JsonRpc,
+}
+
 /// A request read from its text.
 pub(crate) struct Request<'a> {
+    /// The framing it came in.
+    pub(crate) dialect: Dialect,
     /// The client's id, echoed in the response.
     pub(crate) id: u64,
     /// The request's name, e.g. `"GET"`.
@@ -41,14 +59,16 @@ pub(crate) fn ok() -> BrpResult<Body> {
     body(&Status { status: "OK" })
 }
 
-/// A response: the request's id (`None` when it could not be read) and the
-/// result.
+/// A response: the request's id (`None` when it could not be read), the
+/// result, and the dialect it is written in.
 #[derive(Debug)]
 pub struct Response {
     /// The request's id.
     pub id: Option<u64>,
-    /// The `response` body or the error.
+    /// The `response` (`result`) body or the error.
     pub result: BrpResult<Body>,
+    /// The framing the request came in and the response is written in.
+    pub dialect: Dialect,
 }
 
 impl Response {
@@ -57,16 +77,24 @@ impl Response {
         Self {
             id,
             result: Err(error),
+            dialect: Dialect::Brp,
         }
     }
 
     /// The response as a JSON object.
     pub fn to_json(&self) -> Value {
-        let mut object = Map::with_capacity(2);
+        let mut object = Map::with_capacity(3);
+        let key = match self.dialect {
+            Dialect::Brp => "response",
+            Dialect::JsonRpc => {
+                object.insert("jsonrpc".to_owned(), Value::from("2.0"));
+                "result"
+            }
+        };
         object.insert("id".to_owned(), self.id.map_or(Value::Null, Value::from));
         match &self.result {
             Ok(body) => object.insert(
-                "response".to_owned(),
+                key.to_owned(),
                 serde_json::from_str(body.get()).unwrap_or_default(),
             ),
             Err(error) => object.insert("error".to_owned(), error.to_json()),
@@ -78,15 +106,23 @@ impl Response {
     pub fn to_text(&self) -> String {
         #[derive(Serialize)]
         struct Wire<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            jsonrpc: Option<&'static str>,
             id: Option<u64>,
             #[serde(skip_serializing_if = "Option::is_none")]
             response: Option<&'a RawValue>,
             #[serde(skip_serializing_if = "Option::is_none")]
+            result: Option<&'a RawValue>,
+            #[serde(skip_serializing_if = "Option::is_none")]
             error: Option<Value>,
         }
+        let body = self.result.as_ref().ok().map(|body| &**body);
+        let rpc = self.dialect == Dialect::JsonRpc;
         let wire = Wire {
+            jsonrpc: rpc.then_some("2.0"),
             id: self.id,
-            response: self.result.as_ref().ok().map(|body| &**body),
+            response: body.filter(|_| !rpc),
+            result: body.filter(|_| rpc),
             error: self.result.as_ref().err().map(BrpError::to_json),
         };
         // Writing JSON values and raw JSON into a `String` cannot fail.
@@ -112,10 +148,14 @@ pub(crate) fn parse(text: &str) -> Result<Request<'_>, Response> {
     // to say exactly what is wrong.
     if let Ok(envelope) = serde_json::from_str::<Envelope>(text) {
         return Ok(Request {
+            dialect: Dialect::Brp,
             id: envelope.id,
             name: envelope.request,
             params: envelope.params,
         });
+    }
+    if let Some(request) = jsonrpc::parse(text) {
+        return request;
     }
     if let Err(e) = serde_json::from_str::<IgnoredAny>(text) {
         return Err(Response::error(
@@ -151,8 +191,13 @@ fn read(text: &str) -> Result<Request<'_>, Response> {
     let fail = |error| Response::error(Some(id), error);
     let allowed = ["id", "request", "params"];
     if let Some((key, _)) = fields.iter().find(|(key, _)| !allowed.contains(&&**key)) {
+        let hint = if key == "method" {
+            "; a JSON-RPC 2.0 request also carries \"jsonrpc\": \"2.0\""
+        } else {
+            ""
+        };
         return Err(fail(BrpError::invalid_request(format!(
-            "unknown field request.{}; expected one of: {}",
+            "unknown field request.{}; expected one of: {}{hint}",
             params::echo(key),
             allowed.join(", ")
         ))));
@@ -167,6 +212,7 @@ fn read(text: &str) -> Result<Request<'_>, Response> {
         None => return Err(fail(BrpError::invalid_request("missing request"))),
     };
     Ok(Request {
+        dialect: Dialect::Brp,
         id,
         name,
         params: field("params"),
