@@ -85,6 +85,21 @@ EXTRA_REQUESTS = {
         '{"id":4,"request":"GET","params":{"entity":"1v0","components":["A","B","C","D","E","F","G","H","I"]}}',
         '{"id":5,"request":"QUERY","params":{"data":{"components":["Transform"]},"filter":{"with":["Transform"]}}}',
     ],
+    "jsonrpc-watch": [
+        '{"jsonrpc":"2.0","id":1,"method":"world.get_components+watch","params":{"entity":4294967294,"components":["bevy_ecs::name::Name","Position"]}}',
+        '{"jsonrpc":"2.0","id":2,"method":"world.list_components+watch","params":{"entity":4294967294}}',
+        '{"jsonrpc":"2.0","id":3,"method":"world.insert_components","params":{"entity":4294967294,"components":{"Position":{"x":2}}}}',
+        '{"jsonrpc":"2.0","id":4,"method":"world.despawn_entity","params":{"entity":4294967294}}',
+        '{"id":5,"request":"CANCEL","params":{"id":2}}',
+    ],
+    "jsonrpc-framing": [
+        '{"jsonrpc":"2.0","method":"world.list_components"}',
+        '[{"jsonrpc":"2.0","id":1,"method":"rpc.discover"},1]',
+        '{"jsonrpc":"2.0","id":2,"method":"world.query","request":"QUERY"}',
+        '{"jsonrpc":2,"id":3,"method":"world.query"}',
+        '{"jsonrpc":"2.0","id":4,"method":"world.reparent_entities","params":{"entities":[4294967294,4294967293],"parent":4294967293}}',
+        '{"jsonrpc":"2.0","id":5,"method":"world.query","params":{"data":{"option":"all","has":["x"]},"strict":false}}',
+    ],
     "nesting": ['{"id":1,"request":"PING","params":' + "[" * 300 + "]" * 300 + "}"],
     "over-lenient-limit": ['{"id":1,"request":"PING","params":{"pad":"' + "x" * 2100 + '"}}'],
 }

@@ -148,9 +148,12 @@ fn lines(data: &[u8]) -> Vec<String> {
 /// INSERT_RESOURCE or REMOVE_RESOURCE.
 fn mutates(text: &str) -> bool {
     let fields = serde_json::from_str::<HashMap<String, &RawValue>>(text);
-    let request = fields
-        .ok()
-        .and_then(|f| serde_json::from_str::<String>(f.get("request")?.get()).ok());
+    let name = |key| {
+        let fields = fields.as_ref().ok()?;
+        serde_json::from_str::<String>(fields.get(key)?.get()).ok()
+    };
+    let request = name("request");
+    let method = name("method");
     matches!(
         request.as_deref(),
         Some(
@@ -162,6 +165,19 @@ fn mutates(text: &str) -> bool {
                 | "MUTATE"
                 | "INSERT_RESOURCE"
                 | "REMOVE_RESOURCE"
+        )
+    ) || matches!(
+        method.as_deref(),
+        Some(
+            "world.spawn_entity"
+                | "world.insert_components"
+                | "world.remove_components"
+                | "world.despawn_entity"
+                | "world.reparent_entities"
+                | "world.mutate_components"
+                | "world.insert_resources"
+                | "world.remove_resources"
+                | "world.mutate_resources"
         )
     )
 }
@@ -274,9 +290,23 @@ pub fn session_requests(data: &[u8]) {
         for response in &got {
             check(response, response.id, "(submitted)");
         }
-        let mut ids: Vec<_> = got.iter().map(|r| r.id).collect();
+        // A watch answers once or more under its id; every other submission
+        // exactly once.
+        let watched: Vec<Option<u64>> = (lines.iter())
+            .filter(|line| wire::is_watch(line))
+            .map(|line| wire::expected_id(line, subject.max_bytes))
+            .collect();
+        let (streamed, mut ids): (Vec<_>, Vec<_>) = got
+            .iter()
+            .map(|r| r.id)
+            .partition(|id| watched.contains(id));
+        let (expected_streams, mut expected): (Vec<_>, Vec<_>) =
+            expected.into_iter().partition(|id| watched.contains(id));
         ids.sort_unstable();
         expected.sort_unstable();
         assert_eq!(ids, expected, "every submission gets exactly one response");
+        for id in expected_streams {
+            assert!(streamed.contains(&id), "the watch {id:?} never answered");
+        }
     }
 }

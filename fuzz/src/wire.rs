@@ -36,6 +36,16 @@ pub fn expected_id(text: &str, max_bytes: usize) -> Option<u64> {
     serde_json::from_str(id.get()).ok()
 }
 
+/// Whether `text` is a JSON-RPC `+watch` request, which may answer many
+/// times in a session (docs/protocol.md, "Watches").
+pub fn is_watch(text: &str) -> bool {
+    fields(text).is_some_and(|fields| {
+        fields.contains_key("jsonrpc")
+            && (fields.get("method").copied().and_then(string))
+                .is_some_and(|m| m.ends_with("+watch"))
+    })
+}
+
 /// Whether `text` may be a POLL that parks: a POLL with a `watermark` that
 /// is not `null`. Everything else answers at once, so only these may block
 /// a sessionless request; the checks send them through a session instead.
@@ -56,7 +66,8 @@ pub fn may_park(text: &str) -> bool {
 /// Checks a response's text: a JSON object with exactly `id` (equal to
 /// `expected`) and one of `response` (an object) or `error` (`code`, an
 /// integer other than [`INTERNAL_ERROR`], `message`, a string, and an
-/// optional `data`). Returns the parsed object.
+/// optional `data`); or, in the JSON-RPC framing, `"jsonrpc": "2.0"`, `id`
+/// and one of `result` (any value) or `error`. Returns the parsed object.
 pub fn check_response(text: &str, expected: Option<u64>) -> Result<Map<String, Value>, String> {
     let fail = |why: &str| Err(format!("{why}: {text}"));
     let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) else {
@@ -66,9 +77,15 @@ pub fn check_response(text: &str, expected: Option<u64>) -> Result<Map<String, V
     if id != Some(&expected.map_or(Value::Null, Value::from)) {
         return fail(&format!("the response's id is not {expected:?}"));
     }
-    match (object.get("response"), object.get("error")) {
-        (Some(Value::Object(_)), None) if object.len() == 2 => {}
-        (None, Some(Value::Object(error))) if object.len() == 2 => {
+    let (result, size) = match object.get("jsonrpc") {
+        None => ("response", 2),
+        Some(Value::String(version)) if version == "2.0" => ("result", 3),
+        Some(_) => return fail("jsonrpc is not \"2.0\""),
+    };
+    match (object.get(result), object.get("error")) {
+        (Some(Value::Object(_)), None) if object.len() == size => {}
+        (Some(_), None) if object.len() == size && result == "result" => {}
+        (None, Some(Value::Object(error))) if object.len() == size => {
             let code = error.get("code").and_then(Value::as_i64);
             if code.is_none() || !matches!(error.get("message"), Some(Value::String(_))) {
                 return fail("the error has no integer code or string message");
@@ -83,7 +100,7 @@ pub fn check_response(text: &str, expected: Option<u64>) -> Result<Map<String, V
                 return fail("an internal error");
             }
         }
-        _ => return fail("the response has neither `response` nor `error` alone"),
+        _ => return fail("the response has neither a result nor `error` alone"),
     }
     Ok(object)
 }
