@@ -141,6 +141,8 @@ struct Run<'a> {
     submitted: Vec<Option<u64>>,
     /// The ids of the responses received.
     received: Vec<Option<u64>>,
+    /// The ids of the submitted watches, which answer once or more.
+    watches: Vec<Option<u64>>,
 }
 
 impl<'a> Run<'a> {
@@ -157,6 +159,7 @@ impl<'a> Run<'a> {
             target: None,
             submitted: Vec::new(),
             received: Vec::new(),
+            watches: Vec::new(),
         };
         run.status("brp_app_new", status, &[INVALID_CONFIG, INVALID_UTF8]);
         if status == OK {
@@ -290,8 +293,11 @@ impl<'a> Run<'a> {
         self.status("brp_session_submit", status, &[INVALID_UTF8]);
         if status == OK {
             let request = text.to_str().expect("a request submitted is UTF-8");
-            self.submitted
-                .push(wire::expected_id(request, self.max_bytes));
+            let id = wire::expected_id(request, self.max_bytes);
+            self.submitted.push(id);
+            if wire::is_watch(request) {
+                self.watches.push(id);
+            }
         }
         while self.receive(TIMEOUT) {}
     }
@@ -339,9 +345,18 @@ impl<'a> Run<'a> {
                 }
                 thread::sleep(Duration::from_millis(1));
             }
-            self.submitted.sort_unstable();
-            self.received.sort_unstable();
-            assert_eq!(self.received, self.submitted, "one response per submission");
+            // A watch answers once or more; every other submission once.
+            let watched = |id: &Option<u64>| self.watches.contains(id);
+            let (streamed, mut received): (Vec<Option<u64>>, Vec<_>) =
+                self.received.iter().partition(|id| watched(id));
+            let (streams, mut submitted): (Vec<Option<u64>>, Vec<_>) =
+                self.submitted.iter().partition(|id| watched(id));
+            submitted.sort_unstable();
+            received.sort_unstable();
+            assert_eq!(received, submitted, "one response per submission");
+            for id in streams {
+                assert!(streamed.contains(&id), "the watch {id:?} never answered");
+            }
             // SAFETY: a session from brp_session_new, freed once.
             unsafe { (self.abi.session_free)(self.session) };
         }

@@ -48,6 +48,10 @@ mod host;
 
 mod session;
 
+// The optional HTTP and WebSocket servers, built on `Host` and `Session`.
+#[cfg(feature = "server")]
+pub mod server;
+
 // The pose-streaming client, built on `Host`.
 pub mod pose;
 

@@ -26,6 +26,15 @@ thread_local! {
     static PENDING: RefCell<VecDeque<(Arc<Inner>, Response)>> = const { RefCell::new(VecDeque::new()) };
 }
 
+/// A request [`Session::submit_tracked`] carried out or parked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Submitted {
+    /// Its id.
+    pub(crate) id: u64,
+    /// A watch: it answers once or more, its last answer an error.
+    pub(crate) streams: bool,
+}
+
 /// Receives a session's submitted responses when set with
 /// [`Session::set_callback`].
 pub type Callback = Arc<dyn Fn(Response) + Send + Sync>;
@@ -130,7 +139,17 @@ impl Session {
     /// an id already in flight, a closed session — returns its answer here
     /// instead of delivering it, so the caller knows whose answer it is.
     pub fn try_submit(&self, text: &str) -> Result<(), Response> {
+        self.submit_tracked(text).map(drop)
+    }
+
+    /// [`Session::try_submit`], returning what was submitted: its id, and
+    /// whether it streams (a watch, which answers until its error).
+    pub(crate) fn submit_tracked(&self, text: &str) -> Result<Submitted, Response> {
         let call = self.admit(text)?;
+        let submitted = Submitted {
+            id: call.id,
+            streams: matches!(call.method.action, Action::Watch(_)),
+        };
         let response = match call.method.action {
             Action::Cancel => Some(self.cancel_request(&call)),
             _ => {
@@ -151,7 +170,7 @@ impl Session {
         if let Some(response) = response {
             self.inner.finish(response);
         }
-        Ok(())
+        Ok(submitted)
     }
 
     /// The next submitted request's response, waiting up to `timeout`

@@ -19,3 +19,4 @@ mod pose_logging;
 mod pose_people;
 mod pose_support;
 mod resources;
+mod server;
