@@ -61,7 +61,8 @@ typedef enum brp_status {
   /**
    * A configuration JSON was malformed, had an unknown field or an
    * invalid value: `brp_app_new`'s (or a component it lists cannot be
-   * declared), `brp_pose_client_start`'s, or `brp_pose_push`'s target;
+   * declared), `brp_pose_client_start`'s, `brp_server_start`'s (or its
+   * address cannot be listened on), or `brp_pose_push`'s target;
    * or `brp_set_log_callback`'s `max_level` is not a level.
    */
   BRP_STATUS_INVALID_CONFIG = 3,
@@ -235,6 +236,17 @@ typedef struct brp_app brp_app;
  * called from any number of threads at once.
  */
 typedef struct brp_pose_client brp_pose_client;
+
+/**
+ * A server answering BRP requests from the network, over HTTP POST and
+ * WebSocket on one address, from an app's world. Opaque: made by
+ * `brp_server_start`, freed by `brp_server_free`.
+ *
+ * Thread safety: every function taking a `const brp_server *` may be
+ * called from any number of threads at once, and so may
+ * `brp_server_stop`.
+ */
+typedef struct brp_server brp_server;
 
 /**
  * One client's session on a world: request ids are scoped to it, so two
@@ -577,6 +589,114 @@ enum brp_status brp_pose_client_stop(const struct brp_pose_client *client);
  * freed; it must not be used afterwards.
  */
 void brp_pose_client_free(struct brp_pose_client *client);
+
+/**
+ * Starts a server on `app`'s world and writes its handle to
+ * `*out_server`. It listens at once, on a thread of its own, and serves
+ * BRP in both dialects (the native requests and bevy_remote's JSON-RPC
+ * 2.0) over HTTP/1.1 POST (one JSON request per request body) and
+ * WebSocket (one request per text message) on one address (docs/server.md).
+ *
+ * `config_json` is the server's configuration as JSON text, e.g.
+ * `{"address": "127.0.0.1:0", "token": "secret", "max_connections": 64}`:
+ * `address` (default `"127.0.0.1:15702"`; port 0 picks a free port, see
+ * `brp_server_address`), `token` (every request must then carry
+ * `Authorization: Bearer <token>`), and the limits `max_request_bytes`,
+ * `max_connections`, `max_in_flight`, `max_watches`, `max_queued_answers`,
+ * `header_timeout_ms`, `stop_timeout_ms` (docs/limits.md). NULL, `""` and
+ * `"null"` give the default. Fails with `BRP_STATUS_INVALID_CONFIG` on
+ * malformed JSON, an unknown field, a bad value (a limit of 0, an empty
+ * token, an address that is not `"<ip>:<port>"`) or an address that cannot
+ * be bound (e.g. already in use), and with `BRP_STATUS_INTERNAL` when the
+ * server's threads cannot start.
+ *
+ * Each connection is a session of the world: requests from the network
+ * share the app's world and its lock with the app's own requests, and
+ * apply in the order they reach it.
+ *
+ * Thread safety: callable from any thread. Ownership: the caller owns the
+ * server and frees it with `brp_server_free`; `config_json` is only read
+ * during the call. Lifetime: the server keeps the world alive, so it may
+ * outlive `app`'s handle. `*out_server` is written only on success.
+ *
+ * # Safety
+ * `app` is NULL or a live handle from `brp_app_new`; `config_json` is NULL
+ * or a NUL-terminated string; `out_server` is NULL or valid for a write.
+ */
+enum brp_status brp_server_start(const struct brp_app *app,
+                                 const char *config_json,
+                                 struct brp_server **out_server);
+
+/**
+ * Writes the address the server listens on, `"<ip>:<port>"` (e.g.
+ * `"127.0.0.1:40123"`, `"[::1]:15702"` for IPv6), to `*out_address`: the
+ * port the system picked when started with port 0. It stays the same after
+ * a stop.
+ *
+ * Thread safety: callable from any thread, also during and after a stop.
+ * Ownership: the caller owns the text and frees it with `brp_string_free`.
+ * `*out_address` is written only on success.
+ *
+ * # Safety
+ * `server` is NULL or a live handle from `brp_server_start`;
+ * `out_address` is NULL or valid for a write.
+ */
+enum brp_status brp_server_address(const struct brp_server *server, char **out_address);
+
+/**
+ * Writes the server's statistics as of now, as JSON text, to `*out_json`:
+ * `connections` (accepted), `open_connections`, `refused_connections`
+ * (beyond `max_connections`), `requests` (carried out, both transports and
+ * dialects), `unauthorized` (missing or wrong token), `oversized` (beyond
+ * `max_request_bytes`), `slow_disconnects` (clients that let answers pile
+ * up past `max_queued_answers`).
+ *
+ * Thread safety: callable from any thread, also after a stop, and never
+ * waits for a stop in progress: meanwhile it gives the statistics as of
+ * the start of that stop. Ownership: the caller owns the text and frees it
+ * with `brp_string_free`. `*out_json` is written only on success.
+ *
+ * # Safety
+ * `server` is NULL or a live handle from `brp_server_start`; `out_json` is
+ * NULL or valid for a write.
+ */
+enum brp_status brp_server_stats(const struct brp_server *server, char **out_json);
+
+/**
+ * Stops the server gracefully: stops accepting, closes every connection's
+ * session (their parked POLLs and `+watch` streams answer error -23405,
+ * CANCELLED), writes the answers still queued, and returns once every
+ * connection is closed or `stop_timeout_ms` has passed. After it returns,
+ * nothing listens on the address any more. Stopping again does nothing;
+ * the handle stays valid (`brp_server_address` and `brp_server_stats`
+ * still answer) until `brp_server_free`.
+ *
+ * Waits for requests of the server's connections being carried out, which
+ * take the world's lock: it must not be called from code running under
+ * that lock, nor from a session callback (one may run on a server thread,
+ * when a network request wakes a parked POLL: stopping would wait for
+ * itself).
+ *
+ * Thread safety: callable from any thread but those above; a stop called
+ * while another is in progress returns when that one is done.
+ *
+ * # Safety
+ * `server` is NULL or a live handle from `brp_server_start`.
+ */
+enum brp_status brp_server_stop(const struct brp_server *server);
+
+/**
+ * Stops (as `brp_server_stop`) and frees a server. NULL is accepted and
+ * ignored.
+ *
+ * Thread safety: no other thread may use this handle during or after the
+ * call; the restrictions of `brp_server_stop` apply.
+ *
+ * # Safety
+ * `server` is NULL or a handle from `brp_server_start` not yet freed; it
+ * must not be used afterwards.
+ */
+void brp_server_free(struct brp_server *server);
 
 /**
  * Opens a session on `app`'s world and writes its handle to `*out_session`.

@@ -1,8 +1,8 @@
 /*
  * libbrp for C++17: a header-only RAII wrapper over brp.h.
  *
- * - brp::App, brp::Session and brp::PoseClient own their C handle, are
- *   move-only, and free it when destroyed.
+ * - brp::App, brp::Session, brp::PoseClient and brp::Server own their C
+ *   handle, are move-only, and free it when destroyed.
  * - brp::set_log_callback routes libbrp's log messages to a function.
  * - Strings go in and out as std::string; responses are copied out and the
  *   library's string freed at once.
@@ -10,8 +10,8 @@
  *   library's message. A BRP error *response* is not a failed call: it is
  *   returned like any other response.
  *
- * Thread safety is that of the C API: const member functions of App and
- * Session may be called from many threads at once; moving from or
+ * Thread safety is that of the C API: const member functions of App,
+ * Session and Server may be called from many threads at once; moving from or
  * destroying an object must not race with any other use of it.
  */
 
@@ -316,6 +316,50 @@ class PoseClient {
   // Declared first so it is destroyed after the handle.
   std::unique_ptr<FrameCallback> on_frame_;
   std::unique_ptr<brp_pose_client, detail::Deleter<brp_pose_client, brp_pose_client_free>> handle_;
+};
+
+/// A server answering BRP requests from the network, over HTTP POST and
+/// WebSocket on one address, from a world (owns a brp_server); destroying
+/// it stops it. It keeps the world alive, so it may outlive the App.
+class Server {
+ public:
+  /// Starts a server on `app`'s world from its JSON configuration, e.g.
+  /// `{"address": "127.0.0.1:0"}` (see brp_server_start); "" gives the
+  /// default, 127.0.0.1:15702. Throws brp::Error
+  /// (BRP_STATUS_INVALID_CONFIG) on a bad configuration or an address that
+  /// cannot be bound.
+  explicit Server(const App& app, std::string_view config_json = {}) {
+    const std::string config = detail::c_string(config_json, "config_json");
+    brp_server* server = nullptr;
+    detail::check(brp_server_start(app.get(), config.c_str(), &server));
+    handle_.reset(server);
+  }
+
+  /// The address it listens on, "ip:port" (the port picked for port 0).
+  std::string address() const {
+    char* address = nullptr;
+    detail::check(brp_server_address(get(), &address));
+    return detail::take(address);
+  }
+
+  /// The statistics as of now, as JSON text.
+  std::string stats() const {
+    char* json = nullptr;
+    detail::check(brp_server_stats(get(), &json));
+    return detail::take(json);
+  }
+
+  /// Stops gracefully: parked POLLs and watches of its connections answer
+  /// error BRP_ERROR_CANCELLED, and nothing listens on the address once this
+  /// returns; stopping again does nothing. Must not be called from a
+  /// session callback (see brp_server_stop).
+  void stop() const { detail::check(brp_server_stop(get())); }
+
+  /// The C handle, still owned by this object (NULL once moved from).
+  brp_server* get() const noexcept { return handle_.get(); }
+
+ private:
+  std::unique_ptr<brp_server, detail::Deleter<brp_server, brp_server_free>> handle_;
 };
 
 inline Session App::session() const { return Session(*this); }

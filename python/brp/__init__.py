@@ -23,6 +23,7 @@ _HOMES = {
     "AsyncSession": "brp._async",
     "Stream": "brp._async",
     "PoseClient": "brp._pose",
+    "Server": "brp._server",
     "Session": "brp._app",
     "Watch": "brp._watch",
     "__version__": "brp._native",
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from brp._async import Stream as Stream
     from brp._native import __version__ as __version__
     from brp._pose import PoseClient as PoseClient
+    from brp._server import Server as Server
     from brp._watch import Watch as Watch
     from brp.errors import BrpError as BrpError
     from brp.errors import Cancelled as Cancelled

@@ -1,18 +1,30 @@
-"""The command line: ``python -m brp controller ...`` and ``python -m brp demo``."""
+"""The command line: ``python -m brp controller ...``, ``python -m brp demo``
+and ``python -m brp serve``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from brp._extras import require_controller_extra
 
+if TYPE_CHECKING:
+    from brp._app import App
+
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Runs the subcommand named first in ``argv``. Both need the
-    ``controller`` extra: without it they say how to install it and exit
-    with status 2."""
+    """Runs the subcommand named first in ``argv``. ``controller`` and
+    ``demo`` need the ``controller`` extra: without it they say how to
+    install it and exit with status 2."""
     parser = argparse.ArgumentParser(prog="python -m brp", description="libbrp tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
@@ -46,6 +58,32 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="OUT.svg",
         help="write the first frame with somebody in view as an SVG picture, then exit",
     )
+    serve = commands.add_parser(
+        "serve",
+        help="serve an embedded world over HTTP and WebSocket (BRP, both dialects)",
+        description="Make an App and serve it over HTTP POST and WebSocket on one address, "
+        "in both BRP dialects (libbrp's and bevy_remote's JSON-RPC 2.0; docs/server.md), "
+        "running its schedule (app.update()) --hz times a second. Prints one line with the "
+        "address once it listens; Ctrl-C (SIGINT) or SIGTERM stops the server and exits 0.",
+        epilog="example: python -m brp serve --address 127.0.0.1:0 "
+        '--config \'{"components": ["Position"]}\'',
+    )
+    serve.add_argument(
+        "--address",
+        default="127.0.0.1:15702",
+        help="where to listen, <ip>:<port>; port 0 picks a free one (default 127.0.0.1:15702)",
+    )
+    serve.add_argument(
+        "--token", help="require 'Authorization: Bearer TOKEN' on every request (else HTTP 401)"
+    )
+    serve.add_argument(
+        "--config",
+        metavar="JSON",
+        help='the App\'s config as a JSON object, e.g. \'{"components": ["Position"]}\'',
+    )
+    serve.add_argument(
+        "--hz", type=float, default=60.0, help="frames (app.update()) per second (default 60)"
+    )
     args, rest = parser.parse_known_args(argv)
     if args.command == "controller":
         require_controller_extra("python -m brp controller")
@@ -55,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "serve":
+        run_server(serve, args.address, args.token, args.config, args.hz)
+        return
     if not args.seconds > 0 or (args.fps is not None and not args.fps > 0):
         demo.error("--seconds and --fps must be positive")
     if args.people < 1:
@@ -75,6 +116,97 @@ def main(argv: Sequence[str] | None = None) -> None:
         plain=True if args.plain else None,
         snapshot=args.snapshot,
     )
+
+
+def run_server(
+    parser: argparse.ArgumentParser,
+    address: str,
+    token: str | None,
+    config_json: str | None,
+    hz: float,
+) -> None:
+    """``python -m brp serve``: serves a new App on ``address`` and runs its
+    schedule ``hz`` times a second until SIGINT or SIGTERM; bad settings
+    are ``parser`` errors (exit status 2)."""
+    if not (math.isfinite(hz) and hz > 0):
+        parser.error("--hz must be a positive number")
+    config: Any = None
+    if config_json is not None:
+        try:
+            config = json.loads(config_json)
+        except ValueError as error:
+            parser.error(f"--config is not JSON: {error}")
+        if not isinstance(config, dict):
+            parser.error("--config must be a JSON object")
+    import brp
+
+    try:
+        app = brp.App(config)
+        server = app.serve(address, token=token)
+    except brp.BrpError as error:
+        parser.error(str(error))
+    with signals_interrupt(), server:
+        try:
+            print(f"brp serving on {server.address} (HTTP POST and WebSocket)", flush=True)
+            run_frames(app, hz)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            # Stopping (leaving `with server`) is bounded by stop_timeout_ms;
+            # a signal meanwhile would only interrupt the exit.
+            ignore_signals()
+
+
+def run_frames(app: App, hz: float) -> None:
+    """Runs ``app.update()`` ``hz`` times a second, for ever; a frame that
+    runs late does not make the next ones hurry."""
+    period = 1.0 / hz
+    due = time.monotonic()
+    while True:
+        app.update()
+        due += period
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        else:
+            due = time.monotonic()
+
+
+#: The signals that stop ``python -m brp serve``.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def interrupt(_signum: int, _frame: FrameType | None) -> None:
+    """The handler of SIGTERM while serving: stops as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM raise ``KeyboardInterrupt`` (in
+    the main thread; elsewhere, signals stay as they are); the handlers
+    are restored on leaving."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            # None: a handler not installed from Python, left as it is.
+            if handler is not None:
+                signal.signal(number, handler)
+
+
+def ignore_signals() -> None:
+    """Ignores SIGINT and SIGTERM (in the main thread) until
+    :func:`signals_interrupt` restores them."""
+    if threading.current_thread() is threading.main_thread():
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

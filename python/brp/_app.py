@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from brp import _calls, _modules, _native, _wire
 from brp._async import AsyncSession
 from brp._client import Client
+from brp._server import Server
 from brp._watch import Watch
 
 #: What :meth:`App.push_pose` accepts as a frame.
@@ -91,6 +92,32 @@ class App(Client):
         """Cancels every parked POLL (they raise :class:`~brp.Cancelled`) and
         refuses new ones; other requests keep working."""
         self._native.close()
+
+    def serve(
+        self, address: str = "127.0.0.1:15702", *, token: str | None = None, **limits: int
+    ) -> Server:
+        """Serves this world over HTTP and WebSocket on ``address``
+        (``"<ip>:<port>"``; port 0 picks a free one, see
+        :attr:`Server.address`), in both dialects, from a thread of its own
+        (docs/server.md). With ``token``, every request must carry
+        ``Authorization: Bearer <token>``. ``limits`` are the other settings
+        of docs/server.md, by name: ``max_request_bytes``,
+        ``max_connections``, ``max_in_flight``, ``max_watches``,
+        ``max_queued_answers``, ``header_timeout_ms``, ``stop_timeout_ms``.
+
+        It is listening when this returns. A bad setting, or an address that
+        cannot be bound, raises :class:`~brp.InvalidParams`. Use it as a
+        context manager (``with`` or ``async with``) or call
+        :meth:`Server.stop`.
+        """
+        if not isinstance(address, str):
+            raise TypeError(f"address must be a str, got {type(address).__name__}")
+        if token is not None and not isinstance(token, str):
+            raise TypeError(f"token must be a str or None, got {type(token).__name__}")
+        config: dict[str, Any] = {"address": address, **limits}
+        if token is not None:
+            config["token"] = token
+        return Server(self._native.serve(_wire.dumps(config)))
 
     def push_pose(self, frame: Frame, target: Target | None = None) -> None:
         """Applies one controller frame (FlatBuffers bytes, JSON text or a

@@ -6,7 +6,7 @@ Use the package ``brp``; this module is private.
 from collections.abc import Callable
 from typing import Any, final
 
-__all__ = ["__version__", "App", "Session", "PoseClient", "ERROR_CODES"]
+__all__ = ["__version__", "App", "Session", "PoseClient", "Server", "ERROR_CODES"]
 
 __version__: str
 
@@ -46,6 +46,8 @@ class App:
         """A new session: its own request-id scope on this world."""
     def close(self) -> None:
         """Cancels every parked POLL and refuses new ones."""
+    def serve(self, config_json: str | None = None) -> Server:
+        """Starts an HTTP and WebSocket server of this world (``ServerConfig`` JSON)."""
     def push_pose(self, frame: bytes, target_json: str | None = None) -> None:
         """Applies one controller frame (FlatBuffers or JSON bytes) to the target."""
 
@@ -86,3 +88,14 @@ class PoseClient:
         """Waits up to ``timeout`` seconds for the connection; whether it is up."""
     def stop(self) -> None:
         """Disconnects and stops."""
+
+@final
+class Server:
+    """An HTTP and WebSocket server of one ``App``'s world, made by ``App.serve``."""
+
+    def address(self) -> str:
+        """Where it listens, ``"<ip>:<port>"``."""
+    def stats(self) -> dict[str, int]:
+        """Its counters as of now."""
+    def stop(self) -> None:
+        """Stops it, cancelling its connections' parked requests; idempotent."""

@@ -17,6 +17,7 @@ mod error_code;
 mod last_error;
 mod log;
 mod pose;
+mod server;
 mod session;
 mod status;
 mod string;
@@ -31,6 +32,10 @@ pub use pose::{
     BrpPoseCallback, BrpPoseClient, brp_pose_client_free, brp_pose_client_start,
     brp_pose_client_start_with_callback, brp_pose_client_stats, brp_pose_client_stop,
     brp_pose_push,
+};
+pub use server::{
+    BrpServer, brp_server_address, brp_server_free, brp_server_start, brp_server_stats,
+    brp_server_stop,
 };
 pub use session::{
     BrpCallback, BrpSession, brp_session_cancel, brp_session_close, brp_session_free,

@@ -18,7 +18,8 @@ pub enum BrpStatus {
     InvalidUtf8 = 2,
     /// A configuration JSON was malformed, had an unknown field or an
     /// invalid value: `brp_app_new`'s (or a component it lists cannot be
-    /// declared), `brp_pose_client_start`'s, or `brp_pose_push`'s target;
+    /// declared), `brp_pose_client_start`'s, `brp_server_start`'s (or its
+    /// address cannot be listened on), or `brp_pose_push`'s target;
     /// or `brp_set_log_callback`'s `max_level` is not a level.
     InvalidConfig = 3,
     /// `brp_app_register_component` rejected the name: not an identifier

@@ -82,6 +82,20 @@ impl App {
         py.detach(|| self.inner.close());
     }
 
+    /// Starts an HTTP and WebSocket server of this world, configured by the
+    /// JSON text of `brp::server::ServerConfig` (`None` or `""` for the
+    /// default); it is listening when this returns.
+    #[pyo3(signature = (config_json = None))]
+    fn serve(&self, py: Python<'_>, config_json: Option<&str>) -> PyResult<crate::server::Server> {
+        let config = config_json.unwrap_or("");
+        py.detach(|| {
+            let config = brp::server::ServerConfig::from_json(config)?;
+            brp::server::Server::start(&self.inner, config)
+        })
+        .map(crate::server::Server::new)
+        .map_err(|e| error::to_py(py, &e))
+    }
+
     /// Applies one controller frame (FlatBuffers or JSON bytes) to the
     /// target given as JSON text (`None`: the entity named `Player`).
     #[pyo3(signature = (frame, target_json = None))]

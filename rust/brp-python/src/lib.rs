@@ -25,6 +25,7 @@ mod app;
 mod error;
 mod logging;
 mod pose;
+mod server;
 mod wait;
 
 use pyo3::prelude::*;
@@ -73,5 +74,6 @@ pub fn init(module: &Bound<'_, PyModule>, install: Install) -> PyResult<()> {
     module.add_class::<app::App>()?;
     module.add_class::<app::Session>()?;
     module.add_class::<pose::PoseClient>()?;
+    module.add_class::<server::Server>()?;
     error::add_codes(module)
 }

@@ -28,6 +28,10 @@ thread_local! {
 
 /// A request [`Session::submit_tracked`] carried out or parked.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(
+    not(feature = "server"),
+    allow(dead_code, reason = "read by the server")
+)]
 pub(crate) struct Submitted {
     /// Its id.
     pub(crate) id: u64,

@@ -83,6 +83,7 @@ impl Applier {
     }
 
     /// The target frames land on, whose limits decoding follows.
+    #[cfg(feature = "client")]
     pub(crate) fn target(&self) -> &Target {
         &self.target
     }

@@ -394,6 +394,7 @@ impl ClientConfig {
     }
 
     /// Checks the values no type rules out.
+    #[cfg(feature = "client")]
     pub(crate) fn validate(&self) -> BrpResult<()> {
         self.target.validate()?;
         let invalid = |message: &str| Err(BrpError::invalid_params(message.to_owned()));

@@ -27,6 +27,7 @@
 //! ```
 
 mod apply;
+#[cfg(feature = "client")]
 mod client;
 mod config;
 mod event;
@@ -41,13 +42,17 @@ mod event;
 #[rustfmt::skip]
 mod detection_generated;
 mod frame;
+#[cfg(feature = "client")]
+mod recorder;
 mod smoothing;
 mod stats;
+#[cfg(feature = "client")]
 mod tls;
 mod tracking;
 
 pub use crate::world::pose::{Landmark, PoseLandmarks, PoseNotDetected};
 pub use apply::push_frame;
+#[cfg(feature = "client")]
 pub use client::PoseClient;
 pub use config::{
     Backoff, ClientConfig, MAX_PEOPLE, MEDIAPIPE_POSE_LANDMARKS, Mapping, OVERSIZE_FACTOR, Target,
