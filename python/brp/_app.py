@@ -93,6 +93,13 @@ class App(Client):
         refuses new ones; other requests keep working."""
         self._native.close()
 
+    def __enter__(self) -> App:
+        """``with brp.App() as app:`` closes the app on leaving the block."""
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def serve(
         self, address: str = "127.0.0.1:15702", *, token: str | None = None, **limits: int
     ) -> Server:

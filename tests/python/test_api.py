@@ -203,3 +203,12 @@ def test_brp_request_returns_error_responses(app: brp.App) -> None:
 
 def test_version() -> None:
     assert brp.__version__.count(".") == 2
+
+
+def test_an_app_is_a_context_manager_that_closes_on_exit() -> None:
+    with brp.App() as app:
+        assert app.request({"request": "PING"}) == {"status": "OK"}
+    # Closed: POLLs are refused; other requests still work.
+    with pytest.raises(brp.Cancelled):
+        app.request({"request": "POLL", "params": {"data": {"components": ["Name"]}}})
+    assert app.request({"request": "PING"}) == {"status": "OK"}
