@@ -106,20 +106,9 @@ class AsyncSession:
         if id_ is None:
             # No usable id: the world answers such a request at once, with an error.
             return _wire.response(self._native.request(text))
-        if id_ in self._pending:
-            message = f"request id {id_} is already in flight in this session"
-            raise DuplicateId(_native.DUPLICATE_ID, message)
-        future = self._loop.create_future()
-        self._pending[id_] = future
-        try:
-            refused = self._native.try_submit(text)
-        except BaseException:
-            self._pending.pop(id_, None)  # nothing was sent
-            raise
+        future: asyncio.Future[dict[str, Any]] = self._loop.create_future()
+        refused = self._submit(text, id_, future)
         if refused is not None:
-            # Refused before it was carried out (e.g. unreadable, so its
-            # answer has no id to match): ``try_submit`` returns the answer.
-            self._pending.pop(id_, None)
             return _wire.response(refused)
         try:
             return _wire.unwrap(await future)
@@ -148,11 +137,23 @@ class AsyncSession:
             # bevy_remote's convention: the methods that stream end in +watch.
             message = f"stream() takes a +watch method, got {method!r}"
             raise InvalidRequest(_native.INVALID_REQUEST, message)
+        answers = _Stream(backlog)
+        refused = self._submit(text, id_, answers)
+        if refused is not None:
+            _wire.response(refused)  # raises its error
+        return Stream(self, id_, answers)
+
+    def _submit(
+        self, text: str, id_: int, waiter: asyncio.Future[dict[str, Any]] | _Stream
+    ) -> str | None:
+        """Submits ``text`` with ``waiter`` waiting for its answers under
+        ``id_``. A request refused before it was carried out (e.g.
+        unreadable, so its answer has no id to match) is not waited for:
+        its answer is returned instead."""
         if id_ in self._pending:
             message = f"request id {id_} is already in flight in this session"
             raise DuplicateId(_native.DUPLICATE_ID, message)
-        answers = _Stream(backlog)
-        self._pending[id_] = answers
+        self._pending[id_] = waiter
         try:
             refused = self._native.try_submit(text)
         except BaseException:
@@ -160,8 +161,7 @@ class AsyncSession:
             raise
         if refused is not None:
             self._pending.pop(id_, None)
-            _wire.response(refused)  # raises its error
-        return Stream(self, id_, answers)
+        return refused
 
     async def _run(self, call: _calls.Call[T]) -> T:
         return call.decode(await self.request({"request": call.request, "params": call.params}))

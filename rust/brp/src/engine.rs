@@ -276,21 +276,8 @@ impl Engine {
             Ok(Some(answer)) => return respond(Ok(answer)),
             Err(error) => return respond(Err(error)),
         }
-        if !open() {
-            return respond(Err(cancelled(id, "the session was closed")));
-        }
-        if state.parked.contains(owner, id) {
-            return respond(Err(BrpError::new(
-                ErrorCode::DuplicateId,
-                format!("POLL {id} is already parked"),
-            )));
-        }
-        let max_parked = state.host.config.max_parked_polls_per_session;
-        if owner.session && state.parked.count(owner) >= max_parked {
-            return respond(Err(BrpError::invalid_request(format!(
-                "the session already has {max_parked} parked POLLs, the limit \
-                 (Config.max_parked_polls_per_session)"
-            ))));
+        if let Err(error) = state.may_park(owner, id, "POLL", open) {
+            return respond(Err(error));
         }
         let deadline = poll.timeout.map(|timeout| Instant::now() + timeout);
         state.parked.park(ParkedPoll {
@@ -334,21 +321,8 @@ impl Engine {
         if state.closed {
             return respond(Err(cancelled_as("watch", id, "the app was closed")));
         }
-        if !open() {
-            return respond(Err(cancelled_as("watch", id, "the session was closed")));
-        }
-        if state.parked.contains(owner, id) {
-            return respond(Err(BrpError::new(
-                ErrorCode::DuplicateId,
-                format!("request {id} is already parked"),
-            )));
-        }
-        let max_parked = state.host.config.max_parked_polls_per_session;
-        if state.parked.count(owner) >= max_parked {
-            return respond(Err(BrpError::invalid_request(format!(
-                "the session already has {max_parked} parked POLLs and watches, the limit \
-                 (Config.max_parked_polls_per_session)"
-            ))));
+        if let Err(error) = state.may_park(owner, id, "watch", open) {
+            return respond(Err(error));
         }
         let first = match watch.answer(&mut state.host) {
             Ok(Some(first)) => first,
@@ -444,6 +418,35 @@ impl Engine {
 }
 
 impl State {
+    /// Whether `what` (a POLL or a watch) `id` of `owner` may park: its
+    /// owner is `open`, no request with its id is parked, and the owner,
+    /// if a session, is under `Config::max_parked_polls_per_session`.
+    fn may_park(
+        &self,
+        owner: Owner,
+        id: u64,
+        what: &str,
+        open: &dyn Fn() -> bool,
+    ) -> BrpResult<()> {
+        if !open() {
+            return Err(cancelled_as(what, id, "the session was closed"));
+        }
+        if self.parked.contains(owner, id) {
+            return Err(BrpError::new(
+                ErrorCode::DuplicateId,
+                format!("{what} {id} is already parked"),
+            ));
+        }
+        let max_parked = self.host.config.max_parked_polls_per_session;
+        if owner.session && self.parked.count(owner) >= max_parked {
+            return Err(BrpError::invalid_request(format!(
+                "the session already has {max_parked} parked POLLs and watches, the limit \
+                 (Config.max_parked_polls_per_session)"
+            )));
+        }
+        Ok(())
+    }
+
     /// Advances the change tick after a change and re-evaluates the parked
     /// POLLs that watch what it touched.
     fn changed(&mut self) -> Fired {

@@ -616,29 +616,3 @@ mod s {
         json!({"type": "null"})
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::METHODS;
-
-    #[test]
-    fn every_row_describes_exactly_its_params_in_order() {
-        for method in METHODS {
-            let described: Vec<&str> = method.doc.params.iter().map(|(name, ..)| *name).collect();
-            assert_eq!(described, method.params, "{}", method.name);
-        }
-    }
-
-    #[test]
-    fn the_protocol_reference_maps_every_method() {
-        let text = include_str!("../../../../docs/protocol.md");
-        for method in METHODS {
-            let row = format!("| `{}` |", method.name);
-            assert!(
-                text.contains(&row),
-                "docs/protocol.md has no row for {}",
-                method.name
-            );
-        }
-    }
-}

@@ -324,7 +324,7 @@ mod tests {
 
     #[test]
     fn every_row_describes_exactly_its_params_in_order() {
-        for method in METHODS {
+        for method in METHODS.iter().chain(super::jsonrpc::METHODS) {
             let described: Vec<&str> = method.doc.params.iter().map(|(name, ..)| *name).collect();
             assert_eq!(described, method.params, "{}", method.name);
             for (name, _, schema) in method.doc.params {
@@ -349,9 +349,9 @@ mod tests {
     }
 
     #[test]
-    fn the_protocol_reference_lists_every_request() {
+    fn the_protocol_reference_lists_every_request_and_method() {
         let text = include_str!("../../../../docs/protocol.md");
-        for method in METHODS {
+        for method in METHODS.iter().chain(super::jsonrpc::METHODS) {
             let row = format!("\n| `{}` |", method.name);
             assert!(
                 text.contains(&row),
