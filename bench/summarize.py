@@ -4,8 +4,9 @@ Usage: python3 bench/summarize.py CRITERION_DIR FIGURES_FILE
 
 CRITERION_DIR is criterion's output folder (`$CARGO_TARGET_DIR/criterion`);
 FIGURES_FILE holds `<name> <ns per op>` lines printed by the C and Python
-benchmarks. Medians are criterion's median point estimates. Standard
-library only.
+benchmarks and by bench/bevy-remote (`bevy_remote/...`, `libbrp/...`: libbrp
+over its HTTP and WebSocket server against bevy_remote's HTTP). Medians are
+criterion's median point estimates. Standard library only.
 """
 
 from __future__ import annotations
@@ -71,6 +72,19 @@ def main() -> int:
         ("Python brp_request GET / C GET", "python/brp_request/get", "c/brp_request/get", 2.0),
         ("Python app.request GET / C GET", "python/app.request/get", "c/brp_request/get", None),
     ]
+    # libbrp over its own server against bevy_remote's HTTP (bench/bevy-remote),
+    # the same JSON-RPC bodies through the same HTTP client; below 1 is faster.
+    for op, op_label in (("get", "GET"), ("query_1k", "QUERY 1k"), ("watch", "watch RT")):
+        for transport, transport_label in (("http", "HTTP"), ("ws", "WS")):
+            for mode, mode_label in (("uncapped", "uncapped"), ("60hz", "60 Hz")):
+                ratios.append(
+                    (
+                        f"libbrp {transport_label} {op_label} / bevy {mode_label}",
+                        f"libbrp/{transport}/{op}",
+                        f"bevy_remote/http/{op}/{mode}",
+                        None,
+                    )
+                )
     print()
     print(f"{'same-run ratio':<40} {'ratio':>8}  target")
     for label, top, bottom, target in ratios:
@@ -81,7 +95,8 @@ def main() -> int:
         verdict = ""
         if target is not None:
             verdict = f"<= {target:g}x: {'met' if ratio <= target else 'MISSED'}"
-        print(f"{label:<40} {ratio:>7.2f}x  {verdict}")
+        digits = 2 if ratio >= 0.1 else 4  # the network ratios against 60 Hz
+        print(f"{label:<40} {ratio:>7.{digits}f}x  {verdict}")
     # A POLL wake includes the INSERT that causes it; what the wake itself
     # adds is the difference.
     wake, insert, floor = (

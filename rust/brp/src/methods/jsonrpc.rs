@@ -567,9 +567,20 @@ fn registry_schema(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     body(&schemas)
 }
 
-/// rpc.discover: the OpenRPC document of these methods.
+/// rpc.discover: the OpenRPC document of these methods. Each method's
+/// params are under the extension field `x-params`, and `params` is empty,
+/// as bevy_remote writes it: its own `OpenRpcDocument` type reads a
+/// parameter's schema as a Bevy type description, which a plain JSON
+/// Schema is not.
 fn discover(_: &mut Ecs, _: &Params) -> BrpResult<Body> {
-    body(&super::openrpc::document_of(METHODS))
+    let mut document = super::openrpc::document_of(METHODS);
+    if let Some(methods) = document["methods"].as_array_mut() {
+        for method in methods {
+            let params = std::mem::replace(&mut method["params"], Value::Array(Vec::new()));
+            method["x-params"] = params;
+        }
+    }
+    body(&document)
 }
 
 /// The JSON Schemas of this dialect's params and results.
