@@ -43,7 +43,11 @@ fn discover_lists_every_method_with_its_params() {
     assert_eq!(document["openrpc"], "1.3.2");
     let methods: Vec<(String, Vec<String>)> = (document["methods"].as_array().unwrap().iter())
         .map(|m| {
-            assert_eq!(m["params"], json!([]), "bevy_remote's readers take no params");
+            assert_eq!(
+                m["params"],
+                json!([]),
+                "bevy_remote's readers take no params"
+            );
             let params = (m["x-params"].as_array().unwrap().iter())
                 .map(|p| p["name"].as_str().unwrap().to_owned())
                 .collect();
