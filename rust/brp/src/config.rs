@@ -24,9 +24,10 @@ pub struct Config {
     /// The most POLLs one session may have parked at once; one more is
     /// `INVALID_REQUEST`.
     pub max_parked_polls_per_session: usize,
-    /// The most answers a session's queue may hold unreceived when a watch
-    /// (a JSON-RPC `+watch` method) answers again; that watch then ends
-    /// with `CANCELLED` instead.
+    /// The most answers a session's queue may hold unreceived, or a watch
+    /// may hold not yet handed to a callback that is stuck, when a watch (a
+    /// JSON-RPC `+watch` method) answers again; that watch then ends with
+    /// `CANCELLED` instead.
     pub max_watch_backlog: usize,
     /// The most entities one QUERY or POLL answer may hold; a larger answer
     /// is `INVALID_PARAMS` (narrow the query with `filter`).

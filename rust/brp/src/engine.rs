@@ -329,7 +329,7 @@ impl Engine {
             Ok(None) => return respond(Err(BrpError::internal("a watch's first answer is empty"))),
             Err(error) => return respond(Err(error)),
         };
-        let outlet = Outlet::new(stream, complete());
+        let outlet = Outlet::new(stream, complete(), self.max_watch_backlog);
         outlet.push(call.respond(Ok(first)), false);
         state.parked.park(ParkedPoll {
             owner,

@@ -231,10 +231,13 @@ impl Parked {
                 Waiter::Watch(watch, outlet) => {
                     host.form = Form::Plain;
                     match watch.answer(host) {
-                        Ok(Some(answer)) => {
-                            fired.stream(parked.id, outlet, answer);
-                            continue;
-                        }
+                        Ok(Some(answer)) => match outlet.backlog(parked.id) {
+                            None => {
+                                fired.stream(parked.id, outlet, answer);
+                                continue;
+                            }
+                            Some(error) => Err(error),
+                        },
                         other => other,
                     }
                 }

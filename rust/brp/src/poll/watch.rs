@@ -7,7 +7,7 @@
 //! change after it carries a tick at least as new) and what it saw then,
 //! so an answer holds exactly what changed since the last one.
 
-use crate::error::{BrpError, BrpResult};
+use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::params::{self, Params};
 use crate::protocol::{Body, Response, body};
 use crate::world::Ecs;
@@ -199,6 +199,8 @@ impl Watch {
 /// whichever thread gets there first, one at a time.
 pub(crate) struct Outlet {
     queue: Mutex<VecDeque<(Response, bool)>>,
+    /// The most answers that may wait in `queue` (`Config::max_watch_backlog`).
+    limit: usize,
     /// Held by the thread handing answers on.
     delivering: Mutex<()>,
     stream: Stream,
@@ -207,10 +209,12 @@ pub(crate) struct Outlet {
 }
 
 impl Outlet {
-    /// An outlet handing answers to `stream`, and the last to `last`.
-    pub(crate) fn new(stream: Stream, last: super::Completion) -> Arc<Self> {
+    /// An outlet handing answers to `stream`, and the last to `last`, that
+    /// holds at most `limit` answers not handed on yet.
+    pub(crate) fn new(stream: Stream, last: super::Completion, limit: usize) -> Arc<Self> {
         Arc::new(Self {
             queue: Mutex::default(),
+            limit,
             delivering: Mutex::new(()),
             stream,
             last: Mutex::new(Some(last)),
@@ -220,6 +224,21 @@ impl Outlet {
     /// Queues `response`; `last` when it ends the stream.
     pub(crate) fn push(&self, response: Response, last: bool) {
         lock(&self.queue).push_back((response, last));
+    }
+
+    /// The error that ends the watch when its next answer would find
+    /// `limit` answers not handed on yet (their receiver is stuck), if so.
+    pub(crate) fn backlog(&self, id: u64) -> Option<BrpError> {
+        let waiting = lock(&self.queue).len();
+        (waiting >= self.limit).then(|| {
+            BrpError::new(
+                ErrorCode::Cancelled,
+                format!(
+                    "watch {id} was cancelled: {waiting} of its answers wait to be handed \
+                     on (Config.max_watch_backlog)"
+                ),
+            )
+        })
     }
 
     /// Hands on every queued answer, in order. A thread that finds another

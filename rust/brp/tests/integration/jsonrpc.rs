@@ -467,3 +467,79 @@ fn a_watch_whose_answers_pile_up_unreceived_ends() {
             .contains("max_watch_backlog")
     );
 }
+
+#[test]
+fn a_watch_whose_callback_is_stuck_ends_instead_of_piling_up_answers() {
+    use std::sync::mpsc;
+    use std::sync::{Arc, Mutex};
+    let host = Host::from_config_json(r#"{"max_watch_backlog": 3}"#).unwrap();
+    let entity = spawn(&host, json!({NAME: "hero"}));
+    let session = host.session();
+    let (seen, answers) = mpsc::channel::<Value>();
+    let (release, stuck) = mpsc::channel::<()>();
+    let stuck = Mutex::new(stuck);
+    let calls = Mutex::new(0);
+    session.set_callback(Some(Arc::new(move |response: brp::Response| {
+        let call = {
+            let mut calls = calls.lock().unwrap();
+            *calls += 1;
+            *calls
+        };
+        let _ = seen.send(response.to_json());
+        if call == 2 {
+            // The second answer's receiver is stuck until released.
+            let _ = stuck.lock().unwrap().recv_timeout(HANG);
+        }
+    })));
+    watch(
+        &session,
+        1,
+        "world.get_components+watch",
+        json!({"entity": entity, "components": [NAME]}),
+    );
+    assert!(answers.recv_timeout(HANG).unwrap()["result"].is_object());
+    let writer = {
+        let host = host.clone();
+        std::thread::spawn(move || {
+            result(
+                &host,
+                "world.insert_components",
+                json!({"entity": entity, "components": {NAME: "2"}}),
+            );
+        })
+    };
+    assert_eq!(
+        answers.recv_timeout(HANG).unwrap()["result"]["components"][NAME],
+        "2"
+    );
+    // The writer's thread is inside the stuck callback; more changes queue.
+    for n in 3..10 {
+        result(
+            &host,
+            "world.insert_components",
+            json!({"entity": entity, "components": {NAME: n.to_string()}}),
+        );
+    }
+    release.send(()).unwrap();
+    writer.join().unwrap();
+    let rest: Vec<Value> = answers.try_iter().collect();
+    assert_eq!(
+        rest.len(),
+        4,
+        "three queued answers, then the end: {rest:?}"
+    );
+    let last = &rest[3];
+    assert_eq!(last["error"]["code"], ErrorCode::Cancelled.code(), "{last}");
+    assert!(
+        last["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_watch_backlog")
+    );
+    result(
+        &host,
+        "world.insert_components",
+        json!({"entity": entity, "components": {NAME: "after"}}),
+    );
+    assert!(answers.try_recv().is_err(), "the watch has ended");
+}
