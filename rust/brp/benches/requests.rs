@@ -5,15 +5,17 @@
 //! Groups: `ping`, `get` (+ the JSON-RPC dialect's `world.get_components`
 //! and the `serde_json` floor), `insert`, `mutate` (one
 //! `Transform` field, beside `insert` of the whole value), `query` of 1k /
-//! 10k / 100k entities, `poll_wake` (+ bare `Condvar` floor) and `pose`
-//! decode + apply, also with smoothing on (+ FlatBuffers decode floor).
+//! 10k / 100k entities, `query_changes` (the same after none, a tenth or
+//! all of the values were written since the last answer), `poll_wake` (+
+//! bare `Condvar` floor) and `pose` decode + apply, also with smoothing on
+//! (+ FlatBuffers decode floor).
 //!
 //! `BRP_BENCH_QUICK=1` shortens warm-up and measurement (used by
 //! `scripts/bench`).
 
 use brp::Host;
 use brp::pose::{Frame, Landmark, PoseLandmarks, Target, push_frame};
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::Value;
 use std::hint::black_box;
 use std::sync::mpsc;
@@ -129,6 +131,47 @@ fn query(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("serde_json_floor", n), &n, |b, _| {
             b.iter(|| serde_json::to_string(black_box(&response)).expect("serialize"));
         });
+    }
+    group.finish();
+}
+
+/// QUERY of `Name` + `Transform` after a share of the entities had their
+/// `Transform` written since the last answer: none (`warm`), a tenth
+/// (`changed_10pct`) or all (`cold`). The writes happen outside the clock,
+/// in `with_world_mut`, between answers.
+fn query_changes(c: &mut Criterion) {
+    use bevy_ecs::change_detection::DetectChangesMut;
+    use bevy_transform::components::Transform;
+    let query =
+        r#"{"id":1,"request":"QUERY","params":{"data":{"components":["Name","Transform"]}}}"#;
+    let mut group = c.benchmark_group("query_changes");
+    for n in [1_000usize, 10_000, 100_000] {
+        let app = world(n);
+        if n >= 10_000 {
+            group.sample_size(10);
+        }
+        for (label, every) in [("warm", 0usize), ("changed_10pct", 10), ("cold", 1)] {
+            let touch = || {
+                if every == 0 {
+                    return;
+                }
+                app.with_world_mut(|world| {
+                    let mut transforms = world.query::<&mut Transform>();
+                    for (i, mut transform) in transforms.iter_mut(world).enumerate() {
+                        if i % every == 0 {
+                            transform.set_changed();
+                        }
+                    }
+                });
+            };
+            group.bench_with_input(BenchmarkId::new(label, n), &n, |b, _| {
+                b.iter_batched(
+                    touch,
+                    |()| app.request(black_box(query)),
+                    BatchSize::PerIteration,
+                );
+            });
+        }
     }
     group.finish();
 }
@@ -283,6 +326,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = ping, get, insert, mutate, query, poll_wake, pose
+    targets = ping, get, insert, mutate, query, query_changes, poll_wake, pose
 }
 criterion_main!(benches);
