@@ -52,7 +52,8 @@ def main() -> int:
 
     # (label, numerator, denominator, target ratio or None)
     ratios = [
-        ("GET / serde_json floor", "rust/get/brp", "rust/get/serde_json_floor", 3.0),
+        ("GET / serde_json floor", "rust/get/brp", "rust/get/serde_json_floor", 1.5),
+        ("GET cold / serde_json floor", "rust/get/brp_cold", "rust/get/serde_json_floor", None),
         ("POLL wake / Condvar floor", "rust/poll_wake/brp", "rust/poll_wake/condvar_floor", 3.0),
         (
             "QUERY 1k / serde_json floor",
@@ -60,6 +61,24 @@ def main() -> int:
             "rust/query/serde_json_floor/1000",
             None,
         ),
+    ]
+    # QUERY after none, a tenth or all of its values changed since the last
+    # answer, against writing the same answer from a ready JSON tree.
+    for n, label in ((1000, "1k"), (10000, "10k"), (100000, "100k")):
+        for case, case_label, target in (
+            ("warm", "warm", 0.5),
+            ("changed_10pct", "10% changed", None),
+            ("cold", "cold", 3.0),
+        ):
+            ratios.append(
+                (
+                    f"QUERY {label} {case_label} / floor",
+                    f"rust/query_changes/{case}/{n}",
+                    f"rust/query/serde_json_floor/{n}",
+                    target if n == 1000 else None,
+                )
+            )
+    ratios += [
         (
             "pose decode+apply / FlatBuffers decode",
             "rust/pose/decode_apply",
@@ -97,6 +116,18 @@ def main() -> int:
             verdict = f"<= {target:g}x: {'met' if ratio <= target else 'MISSED'}"
         digits = 2 if ratio >= 0.1 else 4  # the network ratios against 60 Hz
         print(f"{label:<40} {ratio:>7.{digits}f}x  {verdict}")
+    # How many times faster libbrp answers in-process than bevy_remote over
+    # HTTP with an uncapped frame loop (bench/bevy-remote, same run).
+    for op, op_label, target in (("get", "GET", 100), ("query_1k", "QUERY 1k", 50)):
+        ours, theirs = figures.get(f"libbrp/in_process/{op}"), figures.get(
+            f"bevy_remote/http/{op}/uncapped"
+        )
+        label = f"bevy_remote {op_label} uncapped / libbrp"
+        if ours is None or theirs is None:
+            print(f"{label:<40} {'n/a':>8}  (not measured in this run)")
+            continue
+        speedup = theirs / ours
+        print(f"{label:<40} {speedup:>7.1f}x  >= {target}x: {'met' if speedup >= target else 'MISSED'}")
     # A POLL wake includes the INSERT that causes it; what the wake itself
     # adds is the difference.
     wake, insert, floor = (

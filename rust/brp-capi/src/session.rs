@@ -209,7 +209,7 @@ pub unsafe extern "C" fn brp_session_receive(
             .filter(|&timeout| Instant::now().checked_add(timeout).is_some());
         match session.session.receive(timeout) {
             Some(response) => {
-                out.write(into_c(response.to_text())?);
+                out.write(into_c(response.into_text())?);
                 Ok(())
             }
             None if session.closed.load(Ordering::SeqCst) => Err(Failure::new(
@@ -244,7 +244,7 @@ unsafe impl Sync for CCallback {}
 
 impl CCallback {
     fn call(&self, response: brp::Response) {
-        let text = CString::new(response.to_text()).unwrap_or_else(|_| nul_byte_error());
+        let text = CString::new(response.into_text()).unwrap_or_else(|_| nul_byte_error());
         // SAFETY: `brp_session_set_callback`'s caller guarantees the
         // function may be called with `user_data`; the text outlives the call.
         unsafe { (self.function)(self.user_data, text.as_ptr()) }

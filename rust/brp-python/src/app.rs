@@ -54,7 +54,7 @@ impl App {
         wait::interruptible(py, |interrupted| {
             (self.inner)
                 .respond_interruptible(request_json, interrupted)
-                .to_text()
+                .into_text()
         })
     }
 
@@ -124,7 +124,7 @@ impl Session {
         wait::interruptible(py, |interrupted| {
             (self.inner)
                 .respond_interruptible(request_json, interrupted)
-                .to_text()
+                .into_text()
         })
     }
 
@@ -133,7 +133,7 @@ impl Session {
     /// flight, the session closed) instead of delivering it; else `None`.
     fn try_submit(&self, py: Python<'_>, request_json: &str) -> Option<String> {
         py.detach(|| self.inner.try_submit(request_json).err())
-            .map(|refused| refused.to_text())
+            .map(|refused| refused.into_text())
     }
 
     /// Submits one request without waiting; its response's JSON text comes
@@ -155,7 +155,7 @@ impl Session {
                 })
             })
             .transpose()?;
-        Ok(wait::receive(py, &self.inner, timeout)?.map(|r| r.to_text()))
+        Ok(wait::receive(py, &self.inner, timeout)?.map(|r| r.into_text()))
     }
 
     /// Sends each submitted response's JSON text to `callback` (called with
@@ -173,7 +173,7 @@ impl Session {
         }
         let callback = callback.map(|callable| -> brp::Callback {
             Arc::new(move |response: Response| {
-                let text = response.to_text();
+                let text = response.into_text();
                 // Nothing can receive a response once the interpreter is gone.
                 let _ = Python::try_attach(|py| {
                     if let Err(failure) = callable.call1(py, (text,)) {

@@ -2,8 +2,9 @@
 //! the same run (see docs/benchmarks.md; `scripts/bench` runs them and
 //! prints the ratios).
 //!
-//! Groups: `ping`, `get` (+ the JSON-RPC dialect's `world.get_components`
-//! and the `serde_json` floor), `insert`, `mutate` (one
+//! Groups: `ping`, `get` (warm, and `brp_cold` after the value changed; +
+//! the JSON-RPC dialect's `world.get_components` and the `serde_json`
+//! floor), `insert`, `mutate` (one
 //! `Transform` field, beside `insert` of the whole value), `query` of 1k /
 //! 10k / 100k entities, `query_changes` (the same after none, a tenth or
 //! all of the values were written since the last answer), `poll_wake` (+
@@ -71,6 +72,23 @@ fn get(c: &mut Criterion) {
     );
     let mut group = c.benchmark_group("get");
     group.bench_function("brp", |b| b.iter(|| app.request(black_box(GET))));
+    // The same GET after the value was written since the last answer, so
+    // that it is serialized again (the write is outside the clock).
+    group.bench_function("brp_cold", |b| {
+        use bevy_ecs::change_detection::DetectChangesMut;
+        use bevy_transform::components::Transform;
+        let touch = || {
+            app.with_world_mut(|world| {
+                let mut transforms = world.query::<&mut Transform>();
+                transforms.single_mut(world).expect("one entity").set_changed();
+            });
+        };
+        b.iter_batched(
+            touch,
+            |()| app.request(black_box(GET)),
+            BatchSize::PerIteration,
+        );
+    });
     group.bench_function("jsonrpc", |b| {
         b.iter(|| app.request(black_box(GET_COMPONENTS)))
     });
@@ -135,12 +153,13 @@ fn query(c: &mut Criterion) {
     group.finish();
 }
 
-/// QUERY of `Name` + `Transform` after a share of the entities had their
-/// `Transform` written since the last answer: none (`warm`), a tenth
+/// QUERY of `Name` + `Transform` after a share of the entities had both
+/// values written since the last answer: none (`warm`), a tenth
 /// (`changed_10pct`) or all (`cold`). The writes happen outside the clock,
 /// in `with_world_mut`, between answers.
 fn query_changes(c: &mut Criterion) {
     use bevy_ecs::change_detection::DetectChangesMut;
+    use bevy_ecs::name::Name;
     use bevy_transform::components::Transform;
     let query =
         r#"{"id":1,"request":"QUERY","params":{"data":{"components":["Name","Transform"]}}}"#;
@@ -156,9 +175,10 @@ fn query_changes(c: &mut Criterion) {
                     return;
                 }
                 app.with_world_mut(|world| {
-                    let mut transforms = world.query::<&mut Transform>();
-                    for (i, mut transform) in transforms.iter_mut(world).enumerate() {
+                    let mut values = world.query::<(&mut Name, &mut Transform)>();
+                    for (i, (mut name, mut transform)) in values.iter_mut(world).enumerate() {
                         if i % every == 0 {
+                            name.set_changed();
                             transform.set_changed();
                         }
                     }
@@ -171,6 +191,15 @@ fn query_changes(c: &mut Criterion) {
                     BatchSize::PerIteration,
                 );
             });
+        }
+        if n == 100_000 {
+            app.request(query);
+            let stats = app.cache_stats();
+            println!(
+                "value cache after QUERY of {n}: {} entries, {:.1} MiB",
+                stats.entries,
+                stats.bytes as f64 / (1 << 20) as f64
+            );
         }
     }
     group.finish();

@@ -32,6 +32,11 @@ pub struct Config {
     /// The most entities one QUERY or POLL answer may hold; a larger answer
     /// is `INVALID_PARAMS` (narrow the query with `filter`).
     pub max_entities_per_response: usize,
+    /// The bytes of serialized values kept for answers about values that did
+    /// not change since they were last written (about: text plus 64 bytes of
+    /// bookkeeping each); past it the least recently answered are dropped.
+    /// 0 turns the cache off.
+    pub value_cache_bytes: usize,
     /// Seconds of game time each [`Host::update`](crate::Host::update)
     /// advances the clock by (`Time`, and so how often `FixedUpdate` runs);
     /// `None`, the default, follows the real clock (docs/modules.md).
@@ -52,6 +57,7 @@ impl Default for Config {
             max_parked_polls_per_session: 1024,
             max_watch_backlog: 1024,
             max_entities_per_response: 1_000_000,
+            value_cache_bytes: 64 << 20,
             manual_time_step: None,
             multi_threaded: false,
         }

@@ -460,6 +460,8 @@ impl State {
             world.clear_trackers();
             self.changes_since_clear = 0;
         }
+        // Keeps the value cache clear of values the change made stale.
+        self.host.values.get_mut().maintain(&self.host.world);
         let touched = std::mem::replace(&mut self.host.touched, Touched::All);
         self.parked.wake(&mut self.host, &touched)
     }

@@ -5,6 +5,7 @@ use crate::engine::Engine;
 use crate::error::BrpResult;
 use crate::protocol::Response;
 use crate::world::Ecs;
+use crate::world::cache::CacheStats;
 use bevy_ecs::component::Component;
 use bevy_ecs::schedule::{IntoScheduleConfigs, ScheduleLabel, Schedules};
 use bevy_ecs::system::ScheduleSystem;
@@ -123,7 +124,7 @@ impl Host {
     /// Answers one request given as JSON text, outside any session. A POLL
     /// blocks the calling thread until it answers.
     pub fn request(&self, text: &str) -> String {
-        self.respond(text).to_text()
+        self.respond(text).into_text()
     }
 
     /// Answers one request given as JSON text, as a [`Response`].
@@ -158,6 +159,13 @@ impl Host {
     /// made outside requests (e.g. applying a pose).
     pub fn with_world_mut<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         self.engine.mutate(|ecs| f(&mut ecs.world))
+    }
+
+    /// How many serialized values the value cache holds, their bytes, and
+    /// how many reads it answered or missed (docs/limits.md,
+    /// `value_cache_bytes`).
+    pub fn cache_stats(&self) -> CacheStats {
+        self.engine.lock().host.values.borrow().stats()
     }
 
     /// Fails every parked POLL with [`ErrorCode::Cancelled`](crate::ErrorCode::Cancelled)

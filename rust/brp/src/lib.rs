@@ -62,3 +62,4 @@ pub use error::{BrpError, BrpResult, ErrorCode};
 pub use host::Host;
 pub use protocol::{Body, Dialect, Response};
 pub use session::{Callback, Session};
+pub use world::cache::CacheStats;

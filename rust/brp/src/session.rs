@@ -97,7 +97,7 @@ impl Session {
     /// answers, times out or is cancelled (from another thread, with
     /// [`Session::cancel`] or a CANCEL request).
     pub fn request(&self, text: &str) -> String {
-        self.respond(text).to_text()
+        self.respond(text).into_text()
     }
 
     /// [`Session::request`], returning a [`Response`].

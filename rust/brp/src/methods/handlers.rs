@@ -6,7 +6,8 @@ use crate::params::echo;
 use crate::params::{self, Params};
 use crate::protocol::{Body, body, ok};
 use crate::world::components::{ComponentRef, Kind, NameKind};
-use crate::world::query::{QuerySpec, Rows};
+use crate::world::json;
+use crate::world::query::QuerySpec;
 use crate::world::value::{self, Bundle};
 use crate::world::{self, Ecs};
 use bevy_ecs::entity::Entity;
@@ -32,14 +33,18 @@ pub(crate) fn get(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
         .collect::<BrpResult<Vec<_>>>()?;
     let entity = host.entity_at(params.required("entity")?, "params.entity")?;
     let registry = host.registry.read();
-    let mut values = Vec::with_capacity(names.len());
+    let mut reader = host.reader(&registry, host.form);
+    let mut out = String::with_capacity(128);
+    out.push_str(r#"{"components":"#);
+    let mut values = json::Object::new(&mut out);
     let mut missing = Vec::new();
     for (name, component) in names.iter().zip(components) {
-        match value::read_as(entity, component, &registry, host.form) {
-            Some(text) => values.push((*name, text?)),
+        match reader.get(entity, component) {
+            Some(value) => values.key(name).push_str(value?),
             None => missing.push(*name),
         }
     }
+    values.end();
     if !missing.is_empty() {
         return Err(BrpError::new(
             ErrorCode::ComponentNotPresent,
@@ -51,13 +56,8 @@ pub(crate) fn get(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
         )
         .with_data(json!({ "missing": missing })));
     }
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        components: value::Values<'a>,
-    }
-    body(&Answer {
-        components: value::Values(host.form, &values),
-    })
+    out.push('}');
+    Ok(Body::written(out))
 }
 
 /// QUERY: `{data, filter}` → `{"entities": [{"id", name: value, has-name: bool}]}`,
@@ -66,13 +66,11 @@ pub(crate) fn query(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     let spec = QuerySpec::parse(params, host, false)?;
     let entities = spec.matches(host);
     host.check_rows(entities.len())?;
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        entities: Rows<'a>,
-    }
-    body(&Answer {
-        entities: spec.rows(host, &entities),
-    })
+    let mut out = String::with_capacity(json::rows_capacity(entities.len()));
+    out.push_str(r#"{"entities":"#);
+    spec.rows(host, &entities).write(&mut out)?;
+    out.push('}');
+    Ok(Body::written(out))
 }
 
 /// SPAWN: `{components}` → `{"entity": "<id>"}`.
@@ -313,15 +311,10 @@ pub(crate) fn get_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
         .resource_entity(&resource)
         .ok_or_else(|| resource_absent(&name))?;
     let registry = host.registry.read();
-    let text = value::read_as(host.world.entity(entity), &resource, &registry, host.form)
+    let mut reader = host.reader(&registry, host.form);
+    let value = (reader.get(host.world.entity(entity), &resource))
         .ok_or_else(|| resource_absent(&name))??;
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        value: value::Written<'a>,
-    }
-    body(&Answer {
-        value: value::Written(host.form, &text),
-    })
+    Ok(Body::written(format!(r#"{{"value":{value}}}"#)))
 }
 
 /// INSERT_RESOURCE: `{resource, value}` → `{"status": "OK"}`; inserts the

@@ -15,14 +15,12 @@ use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::params::{self, Params};
 use crate::protocol::{Body, body};
 use crate::world::components::{ComponentRef, NameKind};
+use crate::world::json;
 use crate::world::query::{QuerySpec, Selected};
-use crate::world::value::{self, Form, Values};
+use crate::world::value::Form;
 use crate::world::{self, Ecs};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::ChildOf;
-use bevy_ecs::world::EntityRef;
-use serde::ser::{Error as _, SerializeMap, SerializeSeq};
-use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 const fn row(
@@ -251,11 +249,16 @@ fn get_components(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     host.check_names(&names, "params.components")?;
     let entity = host.entity_at(params.required("entity")?, "params.entity")?;
     let registry = host.registry.read();
-    let mut values = Vec::with_capacity(names.len());
+    let mut reader = host.reader(&registry, Form::Plain);
+    let mut out = String::with_capacity(128);
+    if !strict {
+        out.push_str(r#"{"components":"#);
+    }
+    let mut values = json::Object::new(&mut out);
     let mut errors = Map::new();
     for name in names {
         let read = host.names.resolve(name).and_then(|component| {
-            value::read_as(entity, component, &registry, Form::Plain).unwrap_or_else(|| {
+            reader.get(entity, component).unwrap_or_else(|| {
                 Err(BrpError::new(
                     ErrorCode::ComponentNotPresent,
                     format!("entity {} has no `{name}`", host.describe(entity.id())),
@@ -263,23 +266,20 @@ fn get_components(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
             })
         });
         match read {
-            Ok(text) => values.push((name, text)),
+            Ok(value) => values.key(name).push_str(value),
             Err(error) if strict => return Err(error),
             Err(error) => {
                 errors.insert(name.to_owned(), error.to_json());
             }
         }
     }
-    let components = Values(Form::Plain, &values);
-    if strict {
-        return body(&components);
+    values.end();
+    if !strict {
+        out.push_str(r#","errors":"#);
+        json::push(&mut out, &errors);
+        out.push('}');
     }
-    #[derive(Serialize)]
-    struct Lenient<'a> {
-        components: Values<'a>,
-        errors: Map<String, Value>,
-    }
-    body(&Lenient { components, errors })
+    Ok(Body::written(out))
 }
 
 /// What `data.option` selects.
@@ -352,13 +352,16 @@ fn query(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     };
     let entities = spec.matches(host);
     host.check_rows(entities.len())?;
-    body(&Rows {
+    let mut out = String::with_capacity(json::rows_capacity(entities.len()));
+    Rows {
         host,
         spec: &spec,
         all: matches!(optional, Optional::All),
         unknown_has: &unknown_has,
         entities: &entities,
-    })
+    }
+    .write(&mut out)?;
+    Ok(Body::written(out))
 }
 
 /// The names `object.key` lists, none when absent; `at` names `object`.
@@ -380,73 +383,64 @@ struct Rows<'a> {
     entities: &'a [Entity],
 }
 
-impl Serialize for Rows<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl Rows<'_> {
+    /// Appends `[{entity, components: {name: value}, has: {name: bool}}]`.
+    fn write(&self, out: &mut String) -> BrpResult<()> {
         let registry = self.host.registry.read();
-        let mut list = serializer.serialize_seq(Some(self.entities.len()))?;
-        for entity in self.entities.iter().filter_map(|&e| self.host.visible(e)) {
-            let mut selected: Vec<(&str, &ComponentRef)> =
-                (self.spec.components.iter().chain(&self.spec.optional))
-                    .map(|s| (&*s.key, &s.component))
-                    .collect();
+        let mut reader = self.host.reader(&registry, Form::Plain);
+        let listed: Vec<(&str, &ComponentRef)> =
+            (self.spec.components.iter().chain(&self.spec.optional))
+                .map(|s| (&*s.key, &s.component))
+                .collect();
+        let mut selected = Vec::with_capacity(listed.len());
+        out.push('[');
+        for (i, entity) in (self.entities.iter())
+            .filter_map(|&e| self.host.world.get_entity(e).ok())
+            .enumerate()
+        {
+            if i > 0 {
+                out.push(',');
+            }
+            selected.clear();
+            selected.extend_from_slice(&listed);
             if self.all {
                 let required = |id| self.spec.components.iter().any(|s| s.component.id == id);
-                let mut present: Vec<(&str, &ComponentRef)> = (self.host.names.list())
-                    .filter(|(component, _, kind)| {
-                        *kind != NameKind::Resource
-                            && !required(component.id)
-                            && entity.contains_id(component.id)
-                    })
-                    .map(|(component, _, _)| (&*component.path, component))
-                    .collect();
-                present.sort_unstable_by_key(|(path, _)| *path);
-                selected.extend(present);
+                let start = selected.len();
+                selected.extend(
+                    (self.host.names.list())
+                        .filter(|(component, _, kind)| {
+                            *kind != NameKind::Resource
+                                && !required(component.id)
+                                && entity.contains_id(component.id)
+                        })
+                        .map(|(component, _, _)| (&*component.path, component)),
+                );
+                selected[start..].sort_unstable_by_key(|(path, _)| *path);
             }
-            let mut values = Vec::with_capacity(selected.len());
-            for (key, component) in selected {
-                if let Some(text) = value::read_as(entity, component, &registry, Form::Plain) {
-                    values.push((key, text.map_err(|e| S::Error::custom(e.message))?));
+            let mut row = json::Object::new(out);
+            json::entity_bits(row.key("entity"), entity.id());
+            let mut values = json::Object::new(row.key("components"));
+            for &(key, component) in &selected {
+                if let Some(value) = reader.get(entity, component) {
+                    values.key(key).push_str(value?);
                 }
             }
-            list.serialize_element(&Row {
-                entity,
-                values: &values,
-                spec: self.spec,
-                unknown_has: self.unknown_has,
-            })?;
+            values.end();
+            if !self.spec.has.is_empty() || !self.unknown_has.is_empty() {
+                let mut has = json::Object::new(row.key("has"));
+                for s in &self.spec.has {
+                    has.key(&s.key)
+                        .push_str(json::boolean(entity.contains_id(s.component.id)));
+                }
+                for key in self.unknown_has {
+                    has.key(key).push_str("false");
+                }
+                has.end();
+            }
+            row.end();
         }
-        list.end()
-    }
-}
-
-struct Row<'a> {
-    entity: EntityRef<'a>,
-    values: &'a [(&'a str, String)],
-    spec: &'a QuerySpec,
-    unknown_has: &'a [String],
-}
-
-impl Serialize for Row<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut row = serializer.serialize_map(None)?;
-        row.serialize_entry("entity", &Form::Plain.entity(self.entity.id()))?;
-        row.serialize_entry("components", &Values(Form::Plain, self.values))?;
-        if !self.spec.has.is_empty() || !self.unknown_has.is_empty() {
-            let has = (self.spec.has.iter())
-                .map(|s| (&*s.key, self.entity.contains_id(s.component.id)))
-                .chain(self.unknown_has.iter().map(|key| (&**key, false)));
-            row.serialize_entry("has", &Has(has))?;
-        }
-        row.end()
-    }
-}
-
-/// A `has` map, written from an iterator.
-struct Has<I>(I);
-
-impl<'k, I: Iterator<Item = (&'k str, bool)> + Clone> Serialize for Has<I> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.clone())
+        out.push(']');
+        Ok(())
     }
 }
 

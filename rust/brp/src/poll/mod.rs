@@ -25,17 +25,17 @@ pub(crate) use watch::{Outlet, Stream, Watch};
 
 use crate::error::{BrpError, BrpResult};
 use crate::params::{Params, echo};
-use crate::protocol::{Body, body};
+use crate::protocol::Body;
 use crate::world::Ecs;
 use crate::world::components::ComponentRef;
-use crate::world::query::{QuerySpec, Rows};
-use crate::world::value;
+use crate::world::json;
+use crate::world::query::QuerySpec;
+use crate::world::value::Form;
 use bevy_ecs::change_detection::Tick;
 use bevy_ecs::component::ComponentId;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::query::QueryState;
 use bevy_ecs::world::EntityRef;
-use serde::Serialize;
 use serde_json::Value;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
@@ -233,16 +233,13 @@ fn query_answer(
         tick: now.get(),
         digest,
     };
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        entities: Rows<'a>,
-        watermark: String,
-    }
-    let answer = Answer {
-        entities: spec.rows(host, &rows),
-        watermark: watermark.to_text(),
-    };
-    body(&answer).map(Some)
+    let mut out = String::with_capacity(json::rows_capacity(rows.len()));
+    out.push_str(r#"{"entities":"#);
+    spec.rows(host, &rows).write(&mut out)?;
+    out.push_str(r#","watermark":""#);
+    out.push_str(&watermark.to_text());
+    out.push_str(r#""}"#);
+    Ok(Some(Body::written(out)))
 }
 
 /// Hashes which entities match and which optional components they have.
@@ -283,24 +280,21 @@ fn resource_answer(
             return Ok(None);
         }
     }
-    let text = match held {
-        Some(entity) => value::read(entity, resource, &host.registry.read()).transpose()?,
+    let registry = host.registry.read();
+    let mut reader = host.reader(&registry, Form::Wrapped);
+    let value = match held {
+        Some(entity) => reader.get(entity, resource).transpose()?,
         None => None,
     };
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        value: Option<value::Wrapped<'a>>,
-        watermark: String,
-    }
     let watermark = Watermark {
         tick: now.get(),
         digest,
     };
-    let answer = Answer {
-        value: text.as_deref().map(value::Wrapped),
-        watermark: watermark.to_text(),
-    };
-    body(&answer).map(Some)
+    Ok(Some(Body::written(format!(
+        r#"{{"value":{},"watermark":"{}"}}"#,
+        value.unwrap_or("null"),
+        watermark.to_text()
+    ))))
 }
 
 #[cfg(test)]

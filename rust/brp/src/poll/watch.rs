@@ -12,7 +12,8 @@ use crate::params::{self, Params};
 use crate::protocol::{Body, Response, body};
 use crate::world::Ecs;
 use crate::world::components::{ComponentRef, NameKind};
-use crate::world::value::{self, Form};
+use crate::world::json;
+use crate::world::value::Form;
 use bevy_ecs::change_detection::Tick;
 use bevy_ecs::component::ComponentId;
 use bevy_ecs::entity::Entity;
@@ -109,7 +110,11 @@ impl Watch {
         let answer = match &self.watched {
             Watched::Values { components, strict } => {
                 let registry = host.registry.read();
-                let mut values = Vec::new();
+                let mut reader = host.reader(&registry, Form::Plain);
+                let mut out = String::with_capacity(128);
+                out.push_str(r#"{"components":"#);
+                let mut values = json::Object::new(&mut out);
+                let mut answered = false;
                 let mut removed = Vec::new();
                 let mut present = Vec::new();
                 for (name, component) in components {
@@ -125,15 +130,14 @@ impl Watch {
                         (entity.get_change_ticks_by_id(component.id))
                             .is_some_and(|ticks| ticks.is_changed(since, now))
                     }) || !self.present.contains(&component.id);
-                    if changed
-                        && let Some(text) =
-                            value::read_as(entity, component, &registry, Form::Plain)
-                    {
-                        values.push((name.as_str(), text?));
+                    if changed && let Some(value) = reader.get(entity, component) {
+                        values.key(name).push_str(value?);
+                        answered = true;
                     }
                 }
+                values.end();
                 self.present = present;
-                if self.mark.is_some() && values.is_empty() && removed.is_empty() {
+                if self.mark.is_some() && !answered && removed.is_empty() {
                     return Ok(None);
                 }
                 let errors: Map<String, Value> = (components.iter())
@@ -145,18 +149,14 @@ impl Watch {
                         (name.clone(), error.to_json())
                     })
                     .collect();
-                #[derive(Serialize)]
-                struct Answer<'a> {
-                    components: value::Values<'a>,
-                    removed: Vec<&'a str>,
-                    #[serde(skip_serializing_if = "Option::is_none")]
-                    errors: Option<Map<String, Value>>,
+                out.push_str(r#","removed":"#);
+                json::push(&mut out, &removed);
+                if !strict {
+                    out.push_str(r#","errors":"#);
+                    json::push(&mut out, &errors);
                 }
-                body(&Answer {
-                    components: value::Values(Form::Plain, &values),
-                    removed,
-                    errors: (!strict).then_some(errors),
-                })?
+                out.push('}');
+                Body::written(out)
             }
             Watched::List => {
                 let mut present: Vec<(&str, ComponentId)> = (host.names.list())

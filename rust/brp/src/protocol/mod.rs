@@ -40,13 +40,33 @@ pub(crate) struct Request<'a> {
     pub(crate) params: Option<&'a RawValue>,
 }
 
-/// The `response` value of a successful request, as JSON text: handlers
-/// write their answers straight to text, without a tree of `Value`s.
-pub type Body = Box<RawValue>;
+/// The `response` (`result`) of a successful request as JSON text:
+/// handlers write their answers straight to text, without a tree of
+/// `Value`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body(String);
+
+impl Body {
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+
+    /// The JSON text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// A body of JSON text written by hand.
+    pub(crate) fn written(text: String) -> Self {
+        Self(text)
+    }
+}
 
 /// Serializes `value` as a response body.
 pub(crate) fn body(value: &impl Serialize) -> BrpResult<Body> {
-    serde_json::value::to_raw_value(value)
+    serde_json::to_string(value)
+        .map(Body)
         .map_err(|e| BrpError::component(format!("cannot write the answer: {e}")))
 }
 
@@ -104,29 +124,52 @@ impl Response {
 
     /// The response as JSON text, written straight from the result.
     pub fn to_text(&self) -> String {
-        #[derive(Serialize)]
-        struct Wire<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            jsonrpc: Option<&'static str>,
-            id: Option<u64>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            response: Option<&'a RawValue>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            result: Option<&'a RawValue>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            error: Option<Value>,
-        }
-        let body = self.result.as_ref().ok().map(|body| &**body);
-        let rpc = self.dialect == Dialect::JsonRpc;
-        let wire = Wire {
-            jsonrpc: rpc.then_some("2.0"),
-            id: self.id,
-            response: body.filter(|_| !rpc),
-            result: body.filter(|_| rpc),
-            error: self.result.as_ref().err().map(BrpError::to_json),
+        let error = self.result.as_ref().err().map(|e| e.to_json().to_string());
+        let content = match (&self.result, &error) {
+            (Ok(body), _) => body.get(),
+            (Err(_), error) => error.as_deref().unwrap_or_default(),
         };
-        // Writing JSON values and raw JSON into a `String` cannot fail.
-        serde_json::to_string(&wire).unwrap_or_default()
+        let mut text = String::with_capacity(content.len() + 48);
+        self.head(&mut text);
+        text.push_str(content);
+        text.push('}');
+        text
+    }
+
+    /// [`to_text`](Self::to_text), written around the body where it is
+    /// rather than copied.
+    pub fn into_text(self) -> String {
+        let mut head = String::with_capacity(48);
+        self.head(&mut head);
+        match self.result {
+            Ok(body) => {
+                let mut text = body.0;
+                text.insert_str(0, &head);
+                text.push('}');
+                text
+            }
+            Err(_) => self.to_text(),
+        }
+    }
+
+    /// Appends what comes before the result: `{"id":<id>,"response":`, or
+    /// its JSON-RPC or error counterpart.
+    fn head(&self, out: &mut String) {
+        let rpc = self.dialect == Dialect::JsonRpc;
+        out.push_str(if rpc {
+            r#"{"jsonrpc":"2.0","id":"#
+        } else {
+            r#"{"id":"#
+        });
+        match self.id {
+            Some(id) => out.push_str(itoa::Buffer::new().format(id)),
+            None => out.push_str("null"),
+        }
+        out.push_str(match (&self.result, rpc) {
+            (Ok(_), false) => r#","response":"#,
+            (Ok(_), true) => r#","result":"#,
+            (Err(_), _) => r#","error":"#,
+        });
     }
 }
 

@@ -136,7 +136,7 @@ async fn handle(
     };
     let submitted = match link.session.submit_tracked(text) {
         Ok(submitted) => submitted,
-        Err(refused) => return Ok(json(refused.to_text())),
+        Err(refused) => return Ok(json(refused.into_text())),
     };
     // Until its answer is written, a client that goes away cancels it.
     let pending = Pending {

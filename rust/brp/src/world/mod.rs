@@ -2,9 +2,11 @@
 //! names, how values convert and how queries select. It knows nothing of
 //! requests, POLL or locking (docs/architecture.md).
 
+pub(crate) mod cache;
 pub(crate) mod components;
 pub(crate) mod contents;
 pub(crate) mod frame;
+pub(crate) mod json;
 pub(crate) mod path;
 pub(crate) mod pose;
 pub(crate) mod query;
@@ -25,8 +27,11 @@ use bevy_ecs::resource::IsResource;
 use bevy_ecs::system::SystemIdMarker;
 use bevy_ecs::world::{EntityRef, World};
 use bevy_reflect::GetTypeRegistration;
+use bevy_reflect::TypeRegistry;
 use bevy_transform::components::{GlobalTransform, Transform};
+use cache::{Reader, ValueCache};
 use components::{ComponentNames, ComponentRef};
+use std::cell::RefCell;
 use std::collections::HashSet;
 use touched::{KnownHooks, Touched};
 
@@ -54,6 +59,8 @@ pub(crate) struct Ecs {
     /// How the current request writes values and entities; set by the
     /// engine before each request.
     pub form: value::Form,
+    /// Values as answers last wrote them (docs/limits.md, `value_cache_bytes`).
+    pub values: RefCell<ValueCache>,
     /// The executors `update` runs the schedules on.
     executors: frame::Executors,
 }
@@ -84,6 +91,7 @@ impl Ecs {
             touched: Touched::All,
             tracking: false,
             form: value::Form::Wrapped,
+            values: RefCell::new(ValueCache::new(config.value_cache_bytes)),
             hooks: KnownHooks {
                 hierarchy,
                 hookless: HashSet::new(),
@@ -101,6 +109,15 @@ impl Ecs {
         }
         host.config = config;
         Ok(host)
+    }
+
+    /// Reads values in `form` for one answer, through the value cache.
+    pub(crate) fn reader<'a>(
+        &'a self,
+        registry: &'a TypeRegistry,
+        form: value::Form,
+    ) -> Reader<'a> {
+        Reader::new(self.values.borrow_mut(), &self.world, registry, form)
     }
 
     /// Runs one frame of the app (see [`frame::run`]).

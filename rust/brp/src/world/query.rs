@@ -1,18 +1,14 @@
 //! The `data` and `filter` of QUERY (and POLL): which entities match and
 //! what each result row holds.
 
-use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
 use crate::params::{self, Params};
 use crate::world::Ecs;
 use crate::world::components::ComponentRef;
-use crate::world::value;
+use crate::world::json;
+use crate::world::value::Form;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::query::{QueryBuilder, QueryState};
-use bevy_ecs::world::EntityRef;
-use bevy_reflect::TypeRegistry;
-use serde::ser::{Error as _, SerializeMap, SerializeSeq};
-use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
@@ -167,7 +163,8 @@ impl QuerySpec {
         entities
     }
 
-    /// The result rows of `entities`, written as a JSON list when serialized.
+    /// The result rows of `entities`, which the query matched (so none is
+    /// hidden).
     pub(crate) fn rows<'a>(&'a self, host: &'a Ecs, entities: &'a [Entity]) -> Rows<'a> {
         Rows {
             spec: self,
@@ -185,45 +182,54 @@ pub(crate) struct Rows<'a> {
     entities: &'a [Entity],
 }
 
-impl Serialize for Rows<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let registry = self.host.registry.read();
-        let mut list = serializer.serialize_seq(None)?;
-        for entity in self.entities.iter().filter_map(|&e| self.host.visible(e)) {
-            list.serialize_element(&Row {
-                spec: self.spec,
-                entity,
-                registry: &registry,
-            })?;
-        }
-        list.end()
-    }
-}
-
-struct Row<'a> {
-    spec: &'a QuerySpec,
-    entity: EntityRef<'a>,
-    registry: &'a TypeRegistry,
-}
-
-impl Serialize for Row<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl Rows<'_> {
+    /// Appends the rows to `out` as a JSON list. The values come as
+    /// written JSON from the value cache and each member's `,"key":` is
+    /// written once up front, so writing a row is copying bytes.
+    pub(crate) fn write(&self, out: &mut String) -> BrpResult<()> {
         let spec = self.spec;
-        let mut row = serializer.serialize_map(None)?;
-        row.serialize_entry("id", &entity_id::format(self.entity.id()))?;
-        for selected in spec.components.iter().chain(&spec.optional) {
-            if let Some(text) = value::read(self.entity, &selected.component, self.registry) {
-                let text = text.map_err(|e| S::Error::custom(e.message))?;
-                row.serialize_entry(&selected.key, &value::Wrapped(&text))?;
+        let member = |selected: &'_ Selected| {
+            let mut member = String::from(",");
+            json::string(&mut member, &selected.key);
+            member.push(':');
+            member
+        };
+        let values: Vec<(String, &ComponentRef)> = (spec.components.iter())
+            .chain(&spec.optional)
+            .map(|s| (member(s), &s.component))
+            .collect();
+        let has: Vec<(String, &ComponentRef)> =
+            spec.has.iter().map(|s| (member(s), &s.component)).collect();
+        let registry = self.host.registry.read();
+        let mut reader = self.host.reader(&registry, Form::Wrapped);
+        out.push('[');
+        let mut first = true;
+        for &entity in self.entities {
+            let Ok(entity) = self.host.world.get_entity(entity) else {
+                continue;
+            };
+            let open = if std::mem::take(&mut first) {
+                "{"
+            } else {
+                ",{"
+            };
+            out.push_str(open);
+            out.push_str(r#""id":"#);
+            json::entity_id(out, entity.id());
+            for (member, component) in &values {
+                if let Some(value) = reader.get(entity, component) {
+                    out.push_str(member);
+                    out.push_str(value?);
+                }
             }
+            for (member, component) in &has {
+                out.push_str(member);
+                out.push_str(json::boolean(entity.contains_id(component.id)));
+            }
+            out.push('}');
         }
-        for selected in &spec.has {
-            row.serialize_entry(
-                &selected.key,
-                &self.entity.contains_id(selected.component.id),
-            )?;
-        }
-        row.end()
+        out.push(']');
+        Ok(())
     }
 }
 

@@ -8,9 +8,11 @@ use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
 use crate::params::echo;
 use crate::world::components::{ComponentRef, Kind};
+use crate::world::json;
 use bevy_ecs::component::ComponentId;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::ChildOf;
+use bevy_ecs::name::Name;
 use bevy_ecs::ptr::OwningPtr;
 use bevy_ecs::reflect::ReflectComponent;
 use bevy_ecs::world::{EntityRef, EntityWorldMut};
@@ -21,11 +23,10 @@ use bevy_reflect::serde::{
 use bevy_reflect::{
     PartialReflect, Reflect, ReflectFromReflect, TypeInfo, TypeRegistration, TypeRegistry,
 };
+use bevy_transform::components::Transform;
 use serde::de::{DeserializeSeed, Error as _};
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use serde_json::value::RawValue;
 use std::any::TypeId;
 use std::borrow::Cow;
 use std::mem::ManuallyDrop;
@@ -70,34 +71,13 @@ pub(crate) struct EntityOut(Form, Entity);
 impl Serialize for EntityOut {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.0 {
-            Form::Wrapped => serializer.serialize_str(&entity_id::format(self.1)),
+            Form::Wrapped => serializer.collect_str(&format_args!(
+                "{}v{}",
+                self.1.index_u32(),
+                self.1.generation().to_bits()
+            )),
             Form::Plain => serializer.serialize_u64(self.1.to_bits()),
         }
-    }
-}
-
-/// A value's JSON text written in a [`Form`].
-pub(crate) struct Written<'a>(pub Form, pub &'a str);
-
-impl Serialize for Written<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Form::Wrapped => Wrapped(self.1).serialize(serializer),
-            Form::Plain => {
-                let raw: &RawValue =
-                    serde_json::from_str(self.1).map_err(serde::ser::Error::custom)?;
-                raw.serialize(serializer)
-            }
-        }
-    }
-}
-
-/// `{name: value}` in the order given, each value's text in the form.
-pub(crate) struct Values<'a>(pub Form, pub &'a [(&'a str, String)]);
-
-impl Serialize for Values<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map((self.1.iter()).map(|(name, text)| (name, Written(self.0, text))))
     }
 }
 
@@ -196,17 +176,6 @@ fn insert_dynamic(entity: &mut EntityWorldMut, mut dynamic: Vec<(ComponentId, Va
     unsafe { entity.insert_by_ids(&ids, pointers) };
 }
 
-/// JSON text in the protocol's nesting (docs/protocol.md), written as `{"JSON": text}`.
-pub(crate) struct Wrapped<'a>(pub &'a str);
-
-impl Serialize for Wrapped<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(1))?;
-        map.serialize_entry("JSON", self.0)?;
-        map.end()
-    }
-}
-
 /// The JSON text of the wire value `value` in `form`: the text inside
 /// `{"JSON": text}`, or the plain value written out.
 pub(crate) fn text<'v>(name: &str, value: &'v Value, form: Form) -> BrpResult<Cow<'v, str>> {
@@ -236,43 +205,77 @@ fn unwrap<'v>(name: &str, wrapped: &'v Value) -> BrpResult<&'v str> {
     )))
 }
 
-/// Serializes `component` of `entity` to JSON text, entities as wire ids;
-/// `None` if it is absent.
-pub(crate) fn read(
-    entity: EntityRef,
-    component: &ComponentRef,
-    registry: &TypeRegistry,
-) -> Option<BrpResult<String>> {
-    read_as(entity, component, registry, Form::Wrapped)
-}
-
-/// [`read`], with entities inside the value as `form` writes them.
-pub(crate) fn read_as(
+/// Appends the value of `component` in `entity` to `out` as answers write
+/// it in `form`: `{"JSON": "<text>"}`, escaped as it is serialized, or the
+/// plain value. `None` (nothing written) if the entity does not have it.
+pub(crate) fn write(
+    out: &mut Vec<u8>,
     entity: EntityRef,
     component: &ComponentRef,
     registry: &TypeRegistry,
     form: Form,
-) -> Option<BrpResult<String>> {
-    match &component.kind {
+) -> Option<BrpResult<()>> {
+    let written = match &component.kind {
         Kind::Reflected { reflect, .. } => {
             let value = reflect.reflect(entity)?;
-            let processor = EntityIds(form);
-            let serializer = TypedReflectSerializer::with_processor(
-                value.as_partial_reflect(),
+            let value = Inner {
+                value: value.as_partial_reflect(),
                 registry,
-                &processor,
-            );
-            Some(serde_json::to_string(&serializer).map_err(|e| {
-                BrpError::component(format!("cannot serialize `{}`: {e}", component.path))
-            }))
+                form,
+            };
+            in_form(out, &value, form)
         }
         Kind::Dynamic => {
             let ptr = entity.get_by_id(component.id).ok()?;
             // SAFETY: dynamic components are registered with the layout of `Value`
             // and only ever written from a `Value`.
             let value = unsafe { ptr.deref::<Value>() };
-            Some(Ok(value.to_string()))
+            in_form(out, value, form)
         }
+    };
+    Some(
+        written.map_err(|e| {
+            BrpError::component(format!("cannot serialize `{}`: {e}", component.path))
+        }),
+    )
+}
+
+/// Appends `value` to `out` in `form`.
+fn in_form(out: &mut Vec<u8>, value: &impl Serialize, form: Form) -> serde_json::Result<()> {
+    match form {
+        Form::Plain => serde_json::to_writer(out, value),
+        Form::Wrapped => {
+            out.extend_from_slice(br#"{"JSON":""#);
+            value.serialize(&mut serde_json::Serializer::with_formatter(
+                &mut *out,
+                json::Nested,
+            ))?;
+            out.extend_from_slice(br#""}"#);
+            Ok(())
+        }
+    }
+}
+
+/// A reflected value, serialized by its own serde impl when it is of a type
+/// known to write just what reflection writes (which saves reflection's
+/// dynamic dispatch, field by field), else through reflection.
+struct Inner<'a> {
+    value: &'a dyn PartialReflect,
+    registry: &'a TypeRegistry,
+    form: Form,
+}
+
+impl Serialize for Inner<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let Some(transform) = self.value.try_downcast_ref::<Transform>() {
+            return transform.serialize(serializer);
+        }
+        if let Some(name) = self.value.try_downcast_ref::<Name>() {
+            return name.serialize(serializer);
+        }
+        let processor = EntityIds(self.form);
+        TypedReflectSerializer::with_processor(self.value, self.registry, &processor)
+            .serialize(serializer)
     }
 }
 
@@ -432,5 +435,46 @@ impl ReflectDeserializerProcessor for EntityIds {
         } else {
             Box::new(entity)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bevy_reflect::TypeRegistry;
+    use bevy_transform::components::Transform;
+
+    /// `value` written by [`Inner`] and by reflection alone.
+    fn both(value: &dyn PartialReflect, registry: &TypeRegistry) -> (String, String) {
+        let fast = Inner {
+            value,
+            registry,
+            form: Form::Wrapped,
+        };
+        let processor = EntityIds(Form::Wrapped);
+        let reflected = TypedReflectSerializer::with_processor(value, registry, &processor);
+        (
+            serde_json::to_string(&fast).unwrap(),
+            serde_json::to_string(&reflected).unwrap(),
+        )
+    }
+
+    #[test]
+    fn types_written_by_their_own_serde_impl_write_what_reflection_writes() {
+        let mut registry = TypeRegistry::new();
+        registry.register::<Transform>();
+        registry.register::<Name>();
+        let transforms = [
+            Transform::default(),
+            Transform::from_xyz(1.5, -0.0, 1e-7)
+                .with_scale(Transform::from_xyz(f32::MAX, 2.0, 3.0).translation),
+        ];
+        for transform in transforms {
+            let (fast, reflected) = both(&transform, &registry);
+            assert_eq!(fast, reflected);
+        }
+        let name = Name::new("a \"quoted\" \\ name\n é");
+        let (fast, reflected) = both(&name, &registry);
+        assert_eq!(fast, reflected);
     }
 }

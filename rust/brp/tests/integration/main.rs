@@ -2,6 +2,7 @@
 //! the public API the way a host program does.
 
 mod app;
+mod cache;
 mod conformance;
 mod discover;
 mod error_table;
