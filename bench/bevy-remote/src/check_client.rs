@@ -1,17 +1,18 @@
 //! `--check-client`: a client this project did not write, against libbrp's
 //! server. Starts `brp::server::Server` on 127.0.0.1:0 over a fresh
-//! `brp::Host` and drives it only through bevy_remote 0.19.1's own types:
-//! every request is a `bevy_remote::BrpRequest` built from bevy_remote's
-//! params structs and method constants and serialized by its serde impl,
-//! POSTed with the benchmark's HTTP client; every answer is read with
-//! `BrpResponse`'s deserializer and its result with bevy_remote's response
-//! types (`BrpSpawnEntityResponse`, `BrpGetComponentsResponse`,
-//! `BrpQueryRow`, ...; values with bevy_transform 0.19's serde impls), and
-//! checked. One `world.get_components+watch` is read as server-sent events,
-//! each parsed with `BrpResponse`.
+//! `brp::Host` and drives it only through bevy_remote's own types (0.19.1
+//! here, 0.20.1 built as bench/bevy-remote-0.20; the `peer:` line says
+//! which): every request is a `bevy_remote::BrpRequest` built from
+//! bevy_remote's params structs and method constants and serialized by its
+//! serde impl, POSTed with the benchmark's HTTP client; every answer is read
+//! with `BrpResponse`'s deserializer and its result with bevy_remote's
+//! response types (`BrpSpawnEntityResponse`, `BrpGetComponentsResponse`,
+//! `BrpQueryRow`, ...; values with the serde impls of bevy_transform of the
+//! same Bevy line), and checked. One `world.get_components+watch` is read
+//! as server-sent events, each parsed with `BrpResponse`.
 //!
 //! Prints one line per method: `ok`, `FAIL` (counts; the exit status is 1
-//! when any failed) or `DIFF` (bevy_remote 0.19's type cannot read what
+//! when any failed) or `DIFF` (bevy_remote's type cannot read what
 //! libbrp answers, where libbrp answers as docs/protocol.md documents: the
 //! check then asserts the documented answer, and the difference is printed,
 //! not hidden).
@@ -202,6 +203,7 @@ pub fn run() -> i32 {
     };
     let mut server = brp::server::Server::start(&host, config).expect("libbrp server starts");
     let port = server.address().port();
+    println!("{}", crate::peer_line());
     println!(
         "bevy_remote {}'s own types (BrpRequest, BrpResponse, builtin_methods) against libbrp's server on http://{}",
         crate::BEVY_REMOTE_VERSION,
@@ -242,9 +244,12 @@ pub fn run() -> i32 {
                     format!(
                         "bevy_remote's OpenRpcDocument cannot read libbrp's document ({error}): \
                          libbrp's params[].schema is a plain JSON Schema (the first, {} of {}: {}), \
-                         0.19's Parameter.schema a JsonSchemaBevyType (shortPath, typePath, kind \
+                         {}'s Parameter.schema a JsonSchemaBevyType (shortPath, typePath, kind \
                          and a `type` of its own SchemaType, which has no \"integer\")",
-                        first["name"], doc["methods"][0]["name"], first["schema"]
+                        first["name"],
+                        doc["methods"][0]["name"],
+                        first["schema"],
+                        crate::BEVY_REMOTE_VERSION
                     ),
                 );
                 Ok(format!(

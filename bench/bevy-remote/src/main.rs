@@ -20,12 +20,15 @@
 //! carrying it arrives (SSE over HTTP, or a WebSocket message).
 //!
 //! `cargo run --release` (from this directory; see docs/benchmarks.md).
+//! The same sources build against bevy_remote 0.19.1 here and 0.20.1 in
+//! bench/bevy-remote-0.20 (`cargo +nightly`, rustc 1.97); `peer:` lines name
+//! the one this binary runs (build.rs reads it from Cargo.lock).
 //! `BRP_BENCH_QUICK=1` takes fewer samples. Lines `<name> <ns per op>`
 //! (names starting `bevy_remote/` or `libbrp/`) are for bench/summarize.py.
 //!
 //! `cargo run --release -- --check-client` instead drives libbrp's server
-//! with bevy_remote 0.19.1's own request and response types
-//! ([`check_client`]) and exits non-zero on any mismatch.
+//! with bevy_remote's own request and response types ([`check_client`]) and
+//! exits non-zero on any mismatch.
 
 mod check_client;
 mod http;
@@ -46,10 +49,18 @@ use std::time::{Duration, Instant};
 use tungstenite::{Message, WebSocket};
 
 const ENTITIES: usize = 1_000;
-/// The version Cargo.lock pins (the newest line that builds with rustc 1.95).
-const BEVY_REMOTE_VERSION: &str = "0.19.1";
+/// The bevy_remote this binary is built against, as Cargo.lock resolved it
+/// (build.rs): 0.19.1 (bench/bevy-remote) or 0.20.1 (bench/bevy-remote-0.20).
+const BEVY_REMOTE_VERSION: &str = env!("BEVY_REMOTE_VERSION");
+/// `rustc --version` of the compiler that built it (build.rs).
+const RUSTC: &str = env!("BENCH_RUSTC");
 const TRANSFORM: &str = "bevy_transform::components::transform::Transform";
 const NAME: &str = "bevy_ecs::name::Name";
+
+/// The line naming the peer, printed above the figures.
+fn peer_line() -> String {
+    format!("peer: bevy_remote {BEVY_REMOTE_VERSION} (built by {RUSTC})")
+}
 
 /// A running Bevy app; setting `stop` ends its frame loop.
 struct Bevy {
@@ -369,6 +380,7 @@ fn main() {
     }
     let quick = std::env::var_os("BRP_BENCH_QUICK").is_some();
     let (fast, slow) = if quick { (100, 20) } else { (400, 60) };
+    println!("{}", peer_line());
     println!(
         "bevy_remote {} (HTTP, keep-alive) vs libbrp in-process and over its server; {ENTITIES} entities with Name + Transform",
         BEVY_REMOTE_VERSION
@@ -445,6 +457,7 @@ fn main() {
     }
 
     println!();
+    println!("{}", peer_line());
     println!("figures for bench/summarize.py, ns per op:");
     let figure = |name: &str, us: f64| println!("{name} {:.0}", us * 1e3);
     for (i, op) in ["get", "insert", "query_1k"].into_iter().enumerate() {
