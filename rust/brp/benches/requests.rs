@@ -80,7 +80,10 @@ fn get(c: &mut Criterion) {
         let touch = || {
             app.with_world_mut(|world| {
                 let mut transforms = world.query::<&mut Transform>();
-                transforms.single_mut(world).expect("one entity").set_changed();
+                transforms
+                    .single_mut(world)
+                    .expect("one entity")
+                    .set_changed();
             });
         };
         b.iter_batched(
