@@ -200,11 +200,12 @@ impl ValueCache {
     }
 
     /// Keeps the cache within its cap and rid of gone values: called before
-    /// each read and after each change. Drops the values of entities and
-    /// components that went, values that changed since they were written
-    /// and entries near [`MAX_AGE`], once the cache has taken in half again
-    /// as many entries as it held or is over its cap; then, if still over,
-    /// the least recently answered values.
+    /// each read and after each change. Once the cache has taken in new
+    /// entries numbering half of those it holds (at least
+    /// [`MIN_SWEEP_INTERVAL`]), or is over its cap, drops the values of
+    /// entities and components that went, values that changed since they
+    /// were written and entries near [`MAX_AGE`]; then, if still over its
+    /// cap, the least recently answered values.
     pub(crate) fn maintain(&mut self, world: &World) {
         let now = world.read_change_tick().get();
         let due = self.taken >= (self.stats.entries / 2).max(MIN_SWEEP_INTERVAL)
@@ -264,7 +265,7 @@ impl ValueCache {
 
 /// `bytes`, which serde_json wrote, as text.
 fn text(bytes: Vec<u8>) -> BrpResult<String> {
-    String::from_utf8(bytes).map_err(|e| BrpError::internal(format!("a value is not UTF-8: {e}")))
+    String::from_utf8(bytes).map_err(not_utf8)
 }
 
 /// A value written into `spare` by `write`, for an answer but not kept.
@@ -274,7 +275,11 @@ fn spare(
 ) -> BrpResult<&str> {
     spare.clear();
     write(spare)?;
-    std::str::from_utf8(spare).map_err(|e| BrpError::internal(format!("a value is not UTF-8: {e}")))
+    std::str::from_utf8(spare).map_err(not_utf8)
+}
+
+fn not_utf8(error: impl std::fmt::Display) -> BrpError {
+    BrpError::internal(format!("a value is not UTF-8: {error}"))
 }
 
 /// Reads values through the cache for one answer.
