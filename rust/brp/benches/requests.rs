@@ -31,6 +31,10 @@ const GET: &str =
 /// entity `1v0` is `4294967294` there.
 const GET_COMPONENTS: &str = r#"{"jsonrpc":"2.0","id":1,"method":"world.get_components","params":{"entity":4294967294,"components":["bevy_transform::components::transform::Transform"],"strict":true}}"#;
 
+/// QUERY of every entity's `Name` and `Transform`.
+const QUERY: &str =
+    r#"{"id":1,"request":"QUERY","params":{"data":{"components":["Name","Transform"]}}}"#;
+
 fn transform(i: usize) -> String {
     format!(r#"{{"translation":[{i},1,2],"rotation":[0,0,0,1],"scale":[1,1,1]}}"#)
 }
@@ -130,12 +134,10 @@ fn mutate(c: &mut Criterion) {
 }
 
 fn query(c: &mut Criterion) {
-    let query =
-        r#"{"id":1,"request":"QUERY","params":{"data":{"components":["Name","Transform"]}}}"#;
     let mut group = c.benchmark_group("query");
     for n in [1_000usize, 10_000, 100_000] {
         let app = world(n);
-        let answer = app.request(query);
+        let answer = app.request(QUERY);
         assert!(
             answer.contains(&format!("\"{n}v0\"")),
             "query missed entities"
@@ -144,7 +146,7 @@ fn query(c: &mut Criterion) {
             group.sample_size(10);
         }
         group.bench_with_input(BenchmarkId::new("brp", n), &n, |b, _| {
-            b.iter(|| app.request(black_box(query)));
+            b.iter(|| app.request(black_box(QUERY)));
         });
         // The floor: writing the same answer from a ready JSON tree, the
         // least any JSON-out call must do for it.
@@ -164,8 +166,6 @@ fn query_changes(c: &mut Criterion) {
     use bevy_ecs::change_detection::DetectChangesMut;
     use bevy_ecs::name::Name;
     use bevy_transform::components::Transform;
-    let query =
-        r#"{"id":1,"request":"QUERY","params":{"data":{"components":["Name","Transform"]}}}"#;
     let mut group = c.benchmark_group("query_changes");
     for n in [1_000usize, 10_000, 100_000] {
         let app = world(n);
@@ -190,13 +190,13 @@ fn query_changes(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new(label, n), &n, |b, _| {
                 b.iter_batched(
                     touch,
-                    |()| app.request(black_box(query)),
+                    |()| app.request(black_box(QUERY)),
                     BatchSize::PerIteration,
                 );
             });
         }
         if n == 100_000 {
-            app.request(query);
+            app.request(QUERY);
             let stats = app.cache_stats();
             println!(
                 "value cache after QUERY of {n}: {} entries, {:.1} MiB",
