@@ -21,3 +21,5 @@ mod pose_people;
 mod pose_support;
 mod resources;
 mod server;
+mod server_abuse;
+mod server_support;
