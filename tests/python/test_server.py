@@ -89,8 +89,12 @@ def test_http_answers_both_dialects() -> None:
             "refused_connections",
             "requests",
             "unauthorized",
+            "forbidden",
             "oversized",
+            "busy",
+            "timeouts",
             "slow_disconnects",
+            "accept_errors",
         }
 
 
@@ -164,6 +168,22 @@ def test_a_token_is_required_once_set() -> None:
         refused.value.close()
         assert post(server, ping, token="s3cret")["response"] == {"status": "OK"}
         assert server.stats()["unauthorized"] == 3
+
+
+def test_pages_of_other_origins_and_foreign_hosts_are_refused() -> None:
+    app = brp.App()
+    spawn = {"id": 1, "request": "SPAWN", "params": {"components": {}}}
+    with app.serve(ANY_PORT, allowed_origins=["https://tool.example"]) as server:
+        for origin in ("http://evil.example", "null"):
+            headers = {"Origin": origin, "Content-Type": "text/plain"}
+            assert status_of(server, spawn, headers) == 403
+        assert status_of(server, spawn, {"Host": f"evil.example:{server.port}"}) == 403
+        query = {"id": 2, "request": "QUERY", "params": {"data": {}}}
+        assert app.request(query)["entities"] == [], "nothing ran"
+        assert status_of(server, spawn, {"Origin": "https://tool.example"}) == 200
+        assert server.stats()["forbidden"] == 3
+    with pytest.raises(TypeError):
+        app.serve(ANY_PORT, allowed_origins="https://tool.example")
 
 
 def test_leaving_with_stops_the_server_and_stop_is_idempotent() -> None:
@@ -269,6 +289,7 @@ def read_line(process: subprocess.Popen[str]) -> str:
 def test_the_command_line_serves_until_a_signal(stop_signal: signal.Signals) -> None:
     command = [sys.executable, "-m", "brp", "serve", "--address", ANY_PORT, "--hz", "200"]
     command += ["--config", json.dumps({"components": ["Position"]})]
+    command += ["--allow-origin", "https://tool.example"]
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
@@ -281,7 +302,12 @@ def test_the_command_line_serves_until_a_signal(stop_signal: signal.Signals) -> 
             port = int(address.rpartition(":")[2])
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=HANG_SECONDS)
             try:
-                connection.request("POST", "/", body='{"id": 1, "request": "PING"}')
+                ping = '{"id": 1, "request": "PING"}'
+                connection.request("POST", "/", body=ping, headers={"Origin": "http://evil.example"})
+                response = connection.getresponse()
+                assert response.status == 403
+                response.read()
+                connection.request("POST", "/", body=ping, headers={"Origin": "https://tool.example"})
                 response = connection.getresponse()
                 assert response.status == 200
                 assert json.loads(response.read()) == {"id": 1, "response": {"status": "OK"}}
@@ -303,7 +329,14 @@ def test_the_command_line_serves_until_a_signal(stop_signal: signal.Signals) -> 
 
 
 def test_the_command_line_refuses_bad_settings() -> None:
-    for extra in (["--hz", "0"], ["--config", "[1]"], ["--address", "nowhere"]):
+    for extra in (
+        ["--hz", "0"],
+        ["--config", "[1]"],
+        ["--address", "nowhere"],
+        ["--allow-origin", "null"],
+        ["--server-config", '{"idle_timeout_ms": 0}'],
+        ["--server-config", "[]"],
+    ):
         done = subprocess.run(
             [sys.executable, "-m", "brp", "serve", *extra],
             capture_output=True,
@@ -322,5 +355,13 @@ def test_the_command_line_documents_serve() -> None:
         timeout=HANG_SECONDS,
     )
     assert done.returncode == 0
-    for option in ("--address", "--token", "--config", "--hz"):
+    for option in (
+        "--address",
+        "--token",
+        "--config",
+        "--hz",
+        "--allow-origin",
+        "--allow-host",
+        "--server-config",
+    ):
         assert option in done.stdout

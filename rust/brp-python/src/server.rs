@@ -74,8 +74,12 @@ fn stats_dict<'py>(py: Python<'py>, stats: &ServerStats) -> PyResult<Bound<'py, 
         refused_connections,
         requests,
         unauthorized,
+        forbidden,
         oversized,
+        busy,
+        timeouts,
         slow_disconnects,
+        accept_errors,
     } = *stats;
     let dict = PyDict::new(py);
     dict.set_item("connections", connections)?;
@@ -83,7 +87,11 @@ fn stats_dict<'py>(py: Python<'py>, stats: &ServerStats) -> PyResult<Bound<'py, 
     dict.set_item("refused_connections", refused_connections)?;
     dict.set_item("requests", requests)?;
     dict.set_item("unauthorized", unauthorized)?;
+    dict.set_item("forbidden", forbidden)?;
     dict.set_item("oversized", oversized)?;
+    dict.set_item("busy", busy)?;
+    dict.set_item("timeouts", timeouts)?;
     dict.set_item("slow_disconnects", slow_disconnects)?;
+    dict.set_item("accept_errors", accept_errors)?;
     Ok(dict)
 }

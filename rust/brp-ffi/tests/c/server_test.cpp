@@ -177,7 +177,8 @@ void serve_stop_and_refuse() {
   CHECK(stats.value("requests", 0) >= 2);
   CHECK(stats.value("connections", 0) >= 2);
   for (const char* field : {"open_connections", "refused_connections", "unauthorized",
-                            "oversized", "slow_disconnects"}) {
+                            "forbidden", "oversized", "busy", "timeouts", "slow_disconnects",
+                            "accept_errors"}) {
     CHECK(stats.contains(field));
   }
 

@@ -171,7 +171,9 @@ mod limits {
         // SAFETY: `limit` is a valid, writable rlimit for the call.
         if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
             let e = std::io::Error::last_os_error();
-            return Err(BrpError::internal(format!("cannot read RLIMIT_NOFILE: {e}")));
+            return Err(BrpError::internal(format!(
+                "cannot read RLIMIT_NOFILE: {e}"
+            )));
         }
         Ok((limit.rlim_cur as u64, limit.rlim_max as u64))
     }

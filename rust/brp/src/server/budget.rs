@@ -67,7 +67,6 @@ impl Charge {
     pub(super) fn clear(&mut self) {
         self.budget.give_back(std::mem::take(&mut self.bytes));
     }
-
 }
 
 impl Drop for Charge {

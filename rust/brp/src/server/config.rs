@@ -82,7 +82,7 @@ impl Default for ServerConfig {
             max_in_flight: 256,
             max_watches: 64,
             max_queued_answers: 1024,
-            max_queued_bytes: 64 << 20,
+            max_queued_bytes: 8 << 20,
             header_timeout_ms: 10_000,
             body_timeout_ms: 30_000,
             idle_timeout_ms: 30_000,

@@ -109,7 +109,7 @@ async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let origin = match admit(&request, &shared) {
         Ok(origin) => origin,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(refused.response()),
     };
     let mut response = answer(request, &shared, &link, &upgrade, busy).await;
     if let Some(origin) = origin
@@ -125,7 +125,7 @@ async fn handle(
 /// Checks the request's `Host` and `Origin` (docs/server.md, "What a web
 /// page can do"): the allowed origin to answer to, if it names one, or
 /// the refusal.
-fn admit(request: &Request<Incoming>, shared: &Shared) -> Result<Option<String>, Response<Body>> {
+fn admit(request: &Request<Incoming>, shared: &Shared) -> Result<Option<String>, Refusal> {
     let headers = request.headers();
     let one = |name| {
         let mut values = headers.get_all(name).iter();
@@ -135,23 +135,19 @@ fn admit(request: &Request<Incoming>, shared: &Shared) -> Result<Option<String>,
         }
     };
     let (Ok(host), Ok(origin)) = (one(header::HOST), one(header::ORIGIN)) else {
-        return Err(plain(
-            StatusCode::BAD_REQUEST,
-            "a request carries at most one Host and one Origin\n",
+        return Err(Refusal::bad(
+            "a request carries at most one Host and one Origin",
         ));
     };
     if host.is_none() && request.version() != Version::HTTP_10 {
-        return Err(plain(
-            StatusCode::BAD_REQUEST,
-            "an HTTP/1.1 request must carry a Host header\n",
-        ));
+        return Err(Refusal::bad("an HTTP/1.1 request must carry a Host header"));
     }
     match shared.settings.policy.admit(host, origin) {
         Ok(Admitted::NoOrigin) => Ok(None),
         Ok(Admitted::Origin(origin)) => Ok(Some(origin.to_owned())),
         Err(refused) => {
             shared.counters.forbidden.fetch_add(1, Ordering::Relaxed);
-            Err(plain(StatusCode::FORBIDDEN, &format!("{refused}\n")))
+            Err(Refusal(StatusCode::FORBIDDEN, refused.to_string()))
         }
     }
 }
@@ -181,7 +177,7 @@ async fn answer(
                     Some(hyper::upgrade::on(&mut request));
                 switching(accept)
             }
-            Err(refused) => refused,
+            Err(refused) => refused.response(),
         };
     }
     if request.method() != Method::POST {
@@ -400,34 +396,54 @@ fn wants_websocket(request: &Request<Incoming>) -> bool {
 
 /// The `Sec-WebSocket-Accept` of a valid WebSocket upgrade (RFC 6455
 /// §4.2.1), or the refusal of one that is not.
-fn websocket_accept(request: &Request<Incoming>) -> Result<String, Response<Body>> {
+fn websocket_accept(request: &Request<Incoming>) -> Result<String, Refusal> {
     let headers = request.headers();
-    let bad = |why: &str| Err(plain(StatusCode::BAD_REQUEST, &format!("{why}\n")));
     if request.method() != Method::GET {
-        return bad("a WebSocket upgrade is a GET");
+        return Err(Refusal::bad("a WebSocket upgrade is a GET"));
     }
     if request.version() != Version::HTTP_11 {
-        return bad("a WebSocket upgrade needs HTTP/1.1");
+        return Err(Refusal::bad("a WebSocket upgrade needs HTTP/1.1"));
     }
     if !has_token(headers, header::CONNECTION, "upgrade") {
-        return bad("a WebSocket upgrade carries Connection: upgrade");
+        return Err(Refusal::bad(
+            "a WebSocket upgrade carries Connection: upgrade",
+        ));
     }
     let version = headers.get(header::SEC_WEBSOCKET_VERSION);
     if version.is_none_or(|v| v.as_bytes() != b"13") {
-        let mut response = plain(
+        return Err(Refusal(
             StatusCode::UPGRADE_REQUIRED,
-            "this server speaks WebSocket version 13 (RFC 6455)\n",
-        );
-        (response.headers_mut()).insert(
-            header::SEC_WEBSOCKET_VERSION,
-            HeaderValue::from_static("13"),
-        );
-        return Err(response);
+            "this server speaks WebSocket version 13 (RFC 6455)".to_owned(),
+        ));
     }
-    let key = headers.get(header::SEC_WEBSOCKET_KEY).map(HeaderValue::as_bytes);
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .map(HeaderValue::as_bytes);
     match key {
         Some(key) if is_websocket_key(key) => Ok(derive_accept_key(key)),
-        _ => bad("Sec-WebSocket-Key must be 16 bytes in base64"),
+        _ => Err(Refusal::bad("Sec-WebSocket-Key must be 16 bytes in base64")),
+    }
+}
+
+/// A request refused before it runs: its status and why.
+struct Refusal(StatusCode, String);
+
+impl Refusal {
+    /// A 400 Bad Request.
+    fn bad(why: &str) -> Self {
+        Self(StatusCode::BAD_REQUEST, why.to_owned())
+    }
+
+    fn response(self) -> Response<Body> {
+        let Self(status, why) = self;
+        let mut response = plain(status, &format!("{why}\n"));
+        if status == StatusCode::UPGRADE_REQUIRED {
+            (response.headers_mut()).insert(
+                header::SEC_WEBSOCKET_VERSION,
+                HeaderValue::from_static("13"),
+            );
+        }
+        response
     }
 }
 

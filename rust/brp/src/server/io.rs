@@ -335,7 +335,8 @@ impl AsyncRead for Conn {
                 Ok(read) if state.websocket => {
                     let now = Instant::now();
                     let budget = Arc::clone(&state.budget);
-                    let message = (state.message).get_or_insert_with(|| (Charge::new(&budget), now));
+                    let message =
+                        (state.message).get_or_insert_with(|| (Charge::new(&budget), now));
                     if !message.0.add(read) {
                         state.over_budget = true;
                         drop(state);

@@ -1,10 +1,10 @@
 //! What the server's connections share, and one connection's session with
 //! its bounded queue of answers.
 
+use super::ServerStats;
 use super::budget::Budget;
 use super::config::{ServerConfig, Settings};
 use super::io::Why;
-use super::ServerStats;
 use crate::host::Host;
 use crate::protocol::Response;
 use crate::session::Session;

@@ -145,9 +145,8 @@ impl Policy {
         let Some(("http", authority)) = split_origin(&normal) else {
             return false;
         };
-        split_authority(authority).is_some_and(|(name, port)| {
-            port.unwrap_or(80) == self.bound.port() && self.host(name)
-        })
+        split_authority(authority)
+            .is_some_and(|(name, port)| port.unwrap_or(80) == self.bound.port() && self.host(name))
     }
 }
 
@@ -249,7 +248,9 @@ mod tests {
             assert!(!admits(&local, host, Some(origin)), "{origin}");
         }
         assert_eq!(
-            local.admit(host.map(str::as_bytes), Some(b"vscode-webview://abc")).unwrap(),
+            local
+                .admit(host.map(str::as_bytes), Some(b"vscode-webview://abc"))
+                .unwrap(),
             Admitted::Origin("vscode-webview://abc")
         );
     }

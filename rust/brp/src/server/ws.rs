@@ -172,10 +172,9 @@ where
                     CloseCode::Again,
                     "the server holds max_request_bytes_total bytes of requests; try again",
                 ),
-                Why::Stalled | Why::Pipelined | Why::Gone => close(
-                    CloseCode::Policy,
-                    "answers went unread for idle_timeout_ms",
-                ),
+                Why::Stalled | Why::Pipelined | Why::Gone => {
+                    close(CloseCode::Policy, "answers went unread for idle_timeout_ms")
+                }
             }
         }
         End::Stop => {

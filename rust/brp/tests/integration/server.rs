@@ -360,7 +360,9 @@ fn a_client_that_sends_its_headers_too_slowly_is_cut_off() {
     let server = serve(&host, json!({"header_timeout_ms": 100}));
     let mut stream = TcpStream::connect(server.address()).unwrap();
     stream.set_read_timeout(Some(HANG)).unwrap();
-    stream.write_all(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest); // the server closes it
     eventually(

@@ -26,10 +26,11 @@ fn entities(host: &Host) -> usize {
 
 /// A POLL that parks until the world next changes.
 fn parked_poll(host: &Host, id: u64) -> String {
-    let first: Value = serde_json::from_str(&host.request(
-        r#"{"id": 1, "request": "POLL", "params": {"data": {"components": ["Name"]}}}"#,
-    ))
-    .unwrap();
+    let first: Value =
+        serde_json::from_str(&host.request(
+            r#"{"id": 1, "request": "POLL", "params": {"data": {"components": ["Name"]}}}"#,
+        ))
+        .unwrap();
     json!({"id": id, "request": "POLL", "params": {"data": {"components": ["Name"]},
         "watermark": first["response"]["watermark"]}})
     .to_string()
@@ -153,7 +154,10 @@ fn a_page_of_another_origin_is_refused_before_anything_runs() {
         tungstenite::Error::Http(response) => assert_eq!(response.status(), 403),
         other => panic!("expected HTTP 403, got {other:?}"),
     }
-    assert!(ws(&server, None).is_ok(), "a client without Origin is no page");
+    assert!(
+        ws(&server, None).is_ok(),
+        "a client without Origin is no page"
+    );
 }
 
 #[test]
@@ -174,9 +178,7 @@ fn allowed_origins_get_their_preflight_and_their_answers() {
     );
     let preflight = http.reply();
     assert_eq!(preflight.status, 204, "no token on a preflight");
-    assert!(
-        (preflight.header("access-control-allow-headers").unwrap()).contains("authorization")
-    );
+    assert!((preflight.header("access-control-allow-headers").unwrap()).contains("authorization"));
     let reply = post(
         &server,
         PING,
@@ -214,7 +216,10 @@ fn a_host_that_no_loopback_client_names_is_refused() {
         assert_eq!(raw.status().0, status, "{name}");
     }
     let mut raw = Raw::connect(&server);
-    let request = format!("POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n{PING}", PING.len());
+    let request = format!(
+        "POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n{PING}",
+        PING.len()
+    );
     raw.write(request.as_bytes());
     assert_eq!(raw.status().0, 400, "HTTP/1.1 without Host");
     let mut raw = Raw::connect(&server);
@@ -254,7 +259,11 @@ fn a_websocket_with_nothing_in_flight_is_closed_once_idle() {
     send(&mut waiting, &parked_poll(&host, 7));
     std::thread::sleep(Duration::from_millis(300));
     spawn(&host, "wakes it");
-    assert_eq!(receive(&mut waiting)["id"], 7, "a parked POLL keeps it open");
+    assert_eq!(
+        receive(&mut waiting)["id"],
+        7,
+        "a parked POLL keeps it open"
+    );
 }
 
 #[test]
@@ -382,8 +391,7 @@ fn answers_that_pile_up_unread_are_bounded_in_bytes() {
     let host = Host::from_config_json(r#"{"components": ["Blob"]}"#).unwrap();
     let blob = json!({"JSON": json!("x".repeat(64 << 10)).to_string()});
     host.request(
-        &json!({"id": 1, "request": "SPAWN", "params": {"components": {"Blob": blob}}})
-            .to_string(),
+        &json!({"id": 1, "request": "SPAWN", "params": {"components": {"Blob": blob}}}).to_string(),
     );
     let server = serve(&host, json!({"max_queued_bytes": 1 << 20}));
     let mut socket = ws(&server, None).unwrap();
@@ -412,7 +420,12 @@ fn a_client_that_reads_nothing_of_a_ping_flood_is_disconnected() {
     let ping = [0x89, 0x80 | 125, 0, 0, 0, 0];
     let mut frame = ping.to_vec();
     frame.extend_from_slice(&[b'p'; 125]);
-    let flood: Vec<u8> = frame.iter().copied().cycle().take(frame.len() * 512).collect();
+    let flood: Vec<u8> = frame
+        .iter()
+        .copied()
+        .cycle()
+        .take(frame.len() * 512)
+        .collect();
     for _ in 0..2000 {
         if raw.reader.get_mut().write_all(&flood).is_err() {
             break;
@@ -448,13 +461,19 @@ fn a_refused_duplicate_id_frees_no_slot() {
     send(&mut socket, &watch(4));
     let refused = receive(&mut socket);
     let message = refused["error"]["message"].as_str().unwrap();
-    assert!(message.contains("2 watches") && message.contains("max_watches"), "{message}");
+    assert!(
+        message.contains("2 watches") && message.contains("max_watches"),
+        "{message}"
+    );
     send(&mut socket, &parked_poll(&host, 5));
     send(&mut socket, &parked_poll(&host, 6));
     let refused = receive(&mut socket);
     assert_eq!(refused["id"], 6);
     let message = refused["error"]["message"].as_str().unwrap();
-    assert!(message.contains("4 requests") && message.contains("max_in_flight"), "{message}");
+    assert!(
+        message.contains("4 requests") && message.contains("max_in_flight"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -468,10 +487,16 @@ fn every_setting_is_bounded_and_named_when_refused() {
         (json!({"stop_timeout_ms": 0}), "stop_timeout_ms"),
         (json!({"max_queued_bytes": 0}), "max_queued_bytes"),
         (json!({"max_connections": 1_u64 << 62}), "max_connections"),
-        (json!({"max_queued_answers": 1_u64 << 62}), "max_queued_answers"),
+        (
+            json!({"max_queued_answers": 1_u64 << 62}),
+            "max_queued_answers",
+        ),
         (json!({"max_in_flight": u64::MAX}), "max_in_flight"),
         (json!({"stop_timeout_ms": u64::MAX}), "stop_timeout_ms"),
-        (json!({"max_request_bytes": 1_u64 << 62}), "max_request_bytes"),
+        (
+            json!({"max_request_bytes": 1_u64 << 62}),
+            "max_request_bytes",
+        ),
         (
             json!({"max_request_bytes": 2000, "max_request_bytes_total": 1000}),
             "max_request_bytes_total",
@@ -511,7 +536,8 @@ fn descriptor_limits() -> (u64, u64) {
         rlim_max: 0,
     };
     // SAFETY: `limit` is a valid, writable rlimit.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(read, 0);
     (limit.rlim_cur, limit.rlim_max)
 }
 
@@ -519,7 +545,11 @@ fn descriptor_limits() -> (u64, u64) {
 fn out_of_descriptors_the_server_turns_clients_away_and_recovers() {
     // The limit is lowered in a process of its own: this test, run again.
     let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "server_abuse::descriptor_exhaustion", "--ignored"])
+        .args([
+            "--exact",
+            "server_abuse::descriptor_exhaustion",
+            "--ignored",
+        ])
         .env("BRP_DESCRIPTOR_EXHAUSTION", "1")
         .status()
         .unwrap();
@@ -557,10 +587,17 @@ fn descriptor_exhaustion() {
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
         other => panic!("closed, not left waiting: {other:?}"),
     }
-    eventually(|| server.stats().accept_errors >= 1, "the failure is counted");
+    eventually(
+        || server.stats().accept_errors >= 1,
+        "the failure is counted",
+    );
     drop(hog);
     assert_eq!(served.post(PING).status, 200, "the open connection goes on");
-    assert_eq!(Http::connect(&server).post(PING).status, 200, "and new ones come");
+    assert_eq!(
+        Http::connect(&server).post(PING).status,
+        200,
+        "and new ones come"
+    );
 }
 
 #[test]

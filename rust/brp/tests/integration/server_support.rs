@@ -2,8 +2,8 @@
 //! tungstenite's WebSocket client, and bounded waits (which only turn a
 //! hang into a failure).
 
-use brp::server::{Server, ServerConfig};
 use brp::Host;
+use brp::server::{Server, ServerConfig};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -221,4 +221,3 @@ pub(crate) fn rename(host: &Host, entity: u64, name: &str) {
     ));
     assert!(answer.contains("\"result\":null"), "{answer}");
 }
-
