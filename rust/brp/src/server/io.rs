@@ -119,11 +119,12 @@ impl Meter {
 
     /// An HTTP request begins; it is in progress until the guard drops.
     pub(super) fn begin(self: &Arc<Self>) -> Busy {
-        self.change(|state| {
-            state.busy += 1;
-            state.head = None;
-            state.read_while_busy = false;
-        });
+        // Only takes deadlines away: `watch` need not know at once.
+        let mut state = self.state();
+        state.busy += 1;
+        state.head = None;
+        state.read_while_busy = false;
+        drop(state);
         Busy(Arc::clone(self))
     }
 
@@ -169,6 +170,8 @@ impl Meter {
     /// Resolves when the connection must end, and says why; runs beside
     /// the connection for its whole life.
     pub(super) async fn watch(&self, settings: &Settings) -> Why {
+        let sleep = tokio::time::sleep(settings.idle_timeout);
+        tokio::pin!(sleep);
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
@@ -177,22 +180,15 @@ impl Meter {
                 Ok(next) => next,
                 Err(why) => return why,
             };
-            let sleep = async {
-                match deadline {
-                    Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let readable = async {
-                match read_ahead {
-                    true => self.stream.readable().await,
-                    false => std::future::pending().await,
-                }
-            };
+            if let Some(deadline) = deadline.map(tokio::time::Instant::from_std)
+                && sleep.deadline() != deadline
+            {
+                sleep.as_mut().reset(deadline);
+            }
             tokio::select! {
                 _ = changed => {}
-                _ = sleep => {}
-                ready = readable => {
+                _ = &mut sleep, if deadline.is_some() => {}
+                ready = self.stream.readable(), if read_ahead => {
                     if ready.is_err() {
                         return Why::Gone;
                     }
@@ -291,7 +287,7 @@ impl Busy {
 impl Drop for Busy {
     fn drop(&mut self) {
         self.0.change(|state| {
-            state.busy -= 1;
+            state.busy = state.busy.saturating_sub(1);
             state.active = Instant::now();
             if state.busy == 0 && state.read_while_busy {
                 state.head = Some(state.active);
@@ -305,7 +301,8 @@ pub(super) struct Waiting(Arc<Meter>);
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        self.0.change(|state| state.waiting -= 1);
+        self.0
+            .change(|state| state.waiting = state.waiting.saturating_sub(1));
     }
 }
 

@@ -413,6 +413,33 @@ fn answers_that_pile_up_unread_are_bounded_in_bytes() {
 }
 
 #[test]
+fn a_long_answer_arrives_whole_in_fragments() {
+    let host = Host::from_config_json(r#"{"components": ["Blob"]}"#).unwrap();
+    let long = "y".repeat(600 << 10);
+    let blob = json!({"JSON": json!(long).to_string()});
+    host.request(
+        &json!({"id": 1, "request": "SPAWN", "params": {"components": {"Blob": blob}}}).to_string(),
+    );
+    let server = serve(&host, json!({"max_queued_bytes": 1024}));
+    let mut socket = ws(&server, None).unwrap();
+    for id in 1..=3 {
+        let get = json!({"id": id, "request": "GET",
+            "params": {"entity": "1v0", "components": ["Blob"]}});
+        send(&mut socket, &get.to_string());
+        let answer = receive(&mut socket);
+        assert_eq!(answer["id"], id);
+        let value = answer["response"]["components"]["Blob"]["JSON"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            value.len(),
+            long.len() + 2,
+            "one answer, over max_queued_bytes alone"
+        );
+    }
+}
+
+#[test]
 fn a_client_that_reads_nothing_of_a_ping_flood_is_disconnected() {
     let host = Host::new();
     let server = serve(&host, json!({"idle_timeout_ms": 200}));
