@@ -15,6 +15,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+/// How long a new connection waits for the slot of the idle one it
+/// evicted.
+const EVICTION: Duration = Duration::from_secs(1);
 /// How long accepting pauses once the process is out of descriptors.
 const BACKOFF: Duration = Duration::from_millis(50);
 /// Descriptors kept free beyond the connections: the listener, the
@@ -54,14 +57,27 @@ pub(super) async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) 
                     }
                     Err(_) => continue,
                 };
-                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-                    counters.refused_connections.fetch_add(1, Ordering::Relaxed);
-                    drop(stream);
-                    continue;
-                };
-                counters.connections.fetch_add(1, Ordering::Relaxed);
                 let _ = stream.set_nodelay(true);
-                connections.spawn(http::connection(stream, Arc::clone(&shared), slot));
+                let shared = Arc::clone(&shared);
+                if let Ok(slot) = Arc::clone(&slots).try_acquire_owned() {
+                    counters.connections.fetch_add(1, Ordering::Relaxed);
+                    connections.spawn(http::connection(stream, shared, slot));
+                } else if shared.evict_idle() {
+                    // The evicted connection's slot comes free as it closes.
+                    let slots = Arc::clone(&slots);
+                    connections.spawn(async move {
+                        let freed = tokio::time::timeout(EVICTION, slots.acquire_owned()).await;
+                        let counters = &shared.counters;
+                        if let Ok(Ok(slot)) = freed {
+                            counters.connections.fetch_add(1, Ordering::Relaxed);
+                            http::connection(stream, shared, slot).await;
+                        } else {
+                            counters.refused_connections.fetch_add(1, Ordering::Relaxed);
+                        }
+                    });
+                } else {
+                    counters.refused_connections.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
     }

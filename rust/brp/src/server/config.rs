@@ -36,7 +36,8 @@ pub struct ServerConfig {
     /// held at once, all connections together; a request that would go
     /// beyond gets HTTP 503, a WebSocket close code 1013.
     pub max_request_bytes_total: usize,
-    /// The most connections open at once; one more is closed at once.
+    /// The most connections open at once; one more takes the slot of the
+    /// connection idle the longest, or is closed at once if none is idle.
     pub max_connections: usize,
     /// The most requests of one WebSocket connection waiting for their
     /// answer (parked POLLs, open watches); one more is answered -32600.

@@ -39,6 +39,7 @@ pub(super) async fn connection(
 ) {
     let _open = Open(Arc::clone(&shared.counters));
     let meter = Meter::new(stream, &shared.budget);
+    shared.register(&meter);
     let link = Arc::new(Link::new(&shared));
     let upgrade = Arc::new(Mutex::new(None));
     let service = {

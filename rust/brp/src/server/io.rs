@@ -33,7 +33,8 @@ const READ_SIZE: usize = 16 << 10;
 pub(super) enum Why {
     /// The client closed its side or the socket failed.
     Gone,
-    /// Nothing happened for `idle_timeout_ms`.
+    /// Nothing happened for `idle_timeout_ms`, or the connection was idle
+    /// when a new one needed its slot.
     Idle,
     /// A request's headers took longer than `header_timeout_ms`.
     Header,
@@ -81,6 +82,8 @@ struct State {
     message: Option<(Charge, Instant)>,
     budget: Arc<Budget>,
     over_budget: bool,
+    /// Closed while idle to make room for a new connection.
+    evicted: bool,
 }
 
 impl Meter {
@@ -102,6 +105,7 @@ impl Meter {
                 message: None,
                 budget: Arc::clone(budget),
                 over_budget: false,
+                evicted: false,
             }),
             changed: Notify::new(),
         })
@@ -167,6 +171,32 @@ impl Meter {
         self.state().over_budget
     }
 
+    /// Since when the connection has been idle (nothing in progress or in
+    /// flight, nothing begun, nothing waiting to be written); `None` when
+    /// it is not.
+    pub(super) fn idle_since(&self) -> Option<Instant> {
+        let state = self.state();
+        let idle = state.busy == 0
+            && state.head.is_none()
+            && state.message.is_none()
+            && state.blocked.is_none()
+            && !state.evicted;
+        idle.then_some(state.active)
+    }
+
+    /// Closes the connection if it is still idle, to make room for
+    /// another; false if it is not idle any more.
+    pub(super) fn evict(&self) -> bool {
+        let mut state = self.state();
+        if state.busy > 0 || state.head.is_some() || state.message.is_some() || state.evicted {
+            return false;
+        }
+        state.evicted = true;
+        drop(state);
+        self.changed.notify_one();
+        true
+    }
+
     /// Resolves when the connection must end, and says why; runs beside
     /// the connection for its whole life.
     pub(super) async fn watch(&self, settings: &Settings) -> Why {
@@ -209,6 +239,9 @@ impl Meter {
         }
         if state.over_budget {
             return Err(Why::OverBudget);
+        }
+        if state.evicted {
+            return Err(Why::Idle);
         }
         let mut deadlines = Vec::with_capacity(2);
         if let Some(since) = state.blocked {

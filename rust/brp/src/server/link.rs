@@ -4,12 +4,12 @@
 use super::ServerStats;
 use super::budget::Budget;
 use super::config::{ServerConfig, Settings};
-use super::io::Why;
+use super::io::{Meter, Why};
 use crate::host::Host;
 use crate::protocol::Response;
 use crate::session::Session;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use tokio::sync::{Notify, mpsc, watch};
 
 /// What every connection of one server shares.
@@ -21,6 +21,9 @@ pub(super) struct Shared {
     pub(super) budget: Arc<Budget>,
     /// Turns true when the server stops.
     pub(super) stopped: watch::Receiver<bool>,
+    /// Every open connection's meter (and some closed ones', pruned as
+    /// they are found).
+    pub(super) meters: Mutex<Vec<Weak<Meter>>>,
 }
 
 impl Shared {
@@ -44,6 +47,23 @@ impl Shared {
             self.counters.unauthorized.fetch_add(1, Ordering::Relaxed);
         }
         authorized
+    }
+
+    /// Notes a new connection's meter, for [`evict_idle`](Self::evict_idle).
+    pub(super) fn register(&self, meter: &Arc<Meter>) {
+        lock(&self.meters).push(Arc::downgrade(meter));
+    }
+
+    /// Closes the connection idle the longest, to make room for a new one
+    /// at `max_connections`; false if none is idle.
+    pub(super) fn evict_idle(&self) -> bool {
+        let mut meters = lock(&self.meters);
+        meters.retain(|meter| meter.strong_count() > 0);
+        let oldest = (meters.iter())
+            .filter_map(Weak::upgrade)
+            .filter_map(|meter| Some((meter.idle_since()?, meter)))
+            .min_by_key(|(since, _)| *since);
+        oldest.is_some_and(|(_, meter)| meter.evict())
     }
 
     /// Counts a connection the server ends for `why`.
@@ -214,6 +234,10 @@ impl Drop for Link {
     fn drop(&mut self) {
         self.session.close();
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Resolves once the server stops.

@@ -52,7 +52,7 @@ pub struct ServerStats {
     /// Requests refused because `max_request_bytes_total` was held.
     pub busy: u64,
     /// Connections closed for `idle_timeout_ms`, `header_timeout_ms` or
-    /// `body_timeout_ms`.
+    /// `body_timeout_ms`, or while idle to make room at `max_connections`.
     pub timeouts: u64,
     /// Connections closed because their client let answers pile up or did
     /// not read them.
@@ -99,6 +99,7 @@ impl Server {
             settings,
             counters: Arc::clone(&counters),
             stopped,
+            meters: std::sync::Mutex::default(),
         });
         let thread = std::thread::Builder::new()
             .name("brp-server".into())

@@ -228,13 +228,22 @@ fn oversized_requests_are_refused_on_both_transports() {
 }
 
 #[test]
-fn connections_over_the_limit_are_closed_at_once() {
+fn connections_over_the_limit_are_closed_at_once_when_none_is_idle() {
     let host = Host::new();
     let server = serve(&host, json!({"max_connections": 2}));
+    let first: Value =
+        serde_json::from_str(&host.request(
+            r#"{"id": 1, "request": "POLL", "params": {"data": {"components": ["Name"]}}}"#,
+        ))
+        .unwrap();
+    let poll = json!({"id": 2, "request": "POLL", "params": {"data": {"components": ["Name"]},
+        "watermark": first["response"]["watermark"]}})
+    .to_string();
     let mut open: Vec<Http> = (0..2).map(|_| Http::connect(&server)).collect();
     for http in &mut open {
-        assert_eq!(http.post(r#"{"id": 1, "request": "PING"}"#).status, 200);
+        http.send("POST", &poll, &[]);
     }
+    eventually(|| server.stats().requests == 2, "both POLLs wait");
     let mut third = Http::connect(&server);
     assert!(third.closed(), "the third connection is closed");
     assert_eq!(server.stats().refused_connections, 1);
@@ -242,6 +251,21 @@ fn connections_over_the_limit_are_closed_at_once() {
     eventually(|| server.stats().open_connections == 1, "a slot frees up");
     let mut fourth = Http::connect(&server);
     assert_eq!(fourth.post(r#"{"id": 1, "request": "PING"}"#).status, 200);
+}
+
+#[test]
+fn at_the_limit_the_connection_idle_longest_makes_room() {
+    let host = Host::new();
+    let server = serve(&host, json!({"max_connections": 2}));
+    let mut oldest = Http::connect(&server);
+    assert_eq!(oldest.post(r#"{"id": 1, "request": "PING"}"#).status, 200);
+    let mut newer = Http::connect(&server);
+    assert_eq!(newer.post(r#"{"id": 1, "request": "PING"}"#).status, 200);
+    let mut third = Http::connect(&server);
+    assert_eq!(third.post(r#"{"id": 1, "request": "PING"}"#).status, 200);
+    assert!(oldest.closed(), "the idle one longest made room");
+    assert_eq!(newer.post(r#"{"id": 2, "request": "PING"}"#).status, 200);
+    assert_eq!(server.stats().refused_connections, 0);
 }
 
 #[test]
