@@ -199,6 +199,30 @@ def test_leaving_with_stops_the_server_and_stop_is_idempotent() -> None:
     assert app.request({"request": "PING"}) == {"status": "OK"}
 
 
+def test_stats_answer_while_a_stop_waits_for_a_client_that_does_not_read() -> None:
+    app = brp.App({"components": ["Blob"]})
+    blob = {"JSON": json.dumps("x" * (2 << 20))}
+    app.request({"id": 1, "request": "SPAWN", "params": {"components": {"Blob": blob}}})
+    server = app.serve(ANY_PORT, stop_timeout_ms=3000)
+    get = json.dumps({"id": 2, "request": "GET", "params": {"entity": "1v0", "components": ["Blob"]}})
+    request = (
+        f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(get)}\r\n\r\n{get}"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=HANG_SECONDS) as client:
+        client.sendall(request * 20)  # 40 MB of answers, none read
+        deadline = time.monotonic() + HANG_SECONDS
+        while server.stats()["requests"] < 2:
+            assert time.monotonic() < deadline, "the requests never ran"
+            time.sleep(0.01)
+        stopper, _ = in_thread(server.stop)
+        while not refuses_connections(server.port):  # the stop has begun
+            assert time.monotonic() < deadline, "the stop never began"
+            time.sleep(0.01)
+        assert server.stats()["requests"] >= 2
+        assert stopper.is_alive(), "stats answered while the stop waits for the client"
+        joined(stopper)
+
+
 def test_stop_without_with_and_twice() -> None:
     server = brp.App().serve(ANY_PORT, max_connections=4, stop_timeout_ms=1000)
     port = server.port

@@ -26,7 +26,7 @@ use crate::host::Host;
 use link::Counters;
 use serde::Serialize;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use tokio::sync::watch;
 
@@ -67,7 +67,8 @@ pub struct Server {
     address: SocketAddr,
     counters: Arc<Counters>,
     stop: watch::Sender<bool>,
-    thread: Option<JoinHandle<()>>,
+    /// The server's thread until a stop joins it.
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Server {
@@ -99,7 +100,7 @@ impl Server {
             settings,
             counters: Arc::clone(&counters),
             stopped,
-            meters: std::sync::Mutex::default(),
+            meters: Mutex::default(),
         });
         let thread = std::thread::Builder::new()
             .name("brp-server".into())
@@ -109,7 +110,7 @@ impl Server {
             address,
             counters,
             stop,
-            thread: Some(thread),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
@@ -125,11 +126,13 @@ impl Server {
 
     /// Stops accepting, closes every connection's session (its parked
     /// POLLs and watches answer -23405), writes the answers still queued,
-    /// and returns once every connection is closed or
-    /// `stop_timeout_ms` has passed. Idempotent.
-    pub fn stop(&mut self) {
+    /// and returns once every connection is closed or `stop_timeout_ms`
+    /// has passed. Idempotent, and callable from any thread: a stop under
+    /// way makes another wait for it; [`stats`](Self::stats) never waits.
+    pub fn stop(&self) {
         let _ = self.stop.send(true);
-        if let Some(thread) = self.thread.take() {
+        let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(thread) = thread.take() {
             let _ = thread.join();
         }
     }

@@ -428,7 +428,7 @@ fn a_thousand_connections_at_once_are_all_answered() {
 fn stopping_answers_parked_requests_with_cancelled_and_closes_every_connection() {
     let host = Host::new();
     let entity = spawn(&host, "hero");
-    let mut server = serve(&host, json!({}));
+    let server = serve(&host, json!({}));
     let parked: Value =
         serde_json::from_str(&host.request(
             r#"{"id": 1, "request": "POLL", "params": {"data": {"components": ["Name"]}}}"#,
