@@ -21,3 +21,4 @@ mod pose_people;
 mod pose_support;
 mod resources;
 mod server;
+mod strict_json;
