@@ -23,3 +23,4 @@ mod resources;
 mod server;
 mod server_abuse;
 mod server_support;
+mod strict_json;
