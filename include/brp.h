@@ -601,14 +601,19 @@ void brp_pose_client_free(struct brp_pose_client *client);
  * `{"address": "127.0.0.1:0", "token": "secret", "max_connections": 64}`:
  * `address` (default `"127.0.0.1:15702"`; port 0 picks a free port, see
  * `brp_server_address`), `token` (every request must then carry
- * `Authorization: Bearer <token>`), and the limits `max_request_bytes`,
+ * `Authorization: Bearer <token>`), `allowed_origins` and `allowed_hosts`
+ * (which browser pages and `Host` names it serves besides its own and
+ * loopback ones: docs/server.md, "What a web page can do"), and the
+ * limits `max_request_bytes`, `max_request_bytes_total`,
  * `max_connections`, `max_in_flight`, `max_watches`, `max_queued_answers`,
- * `header_timeout_ms`, `stop_timeout_ms` (docs/limits.md). NULL, `""` and
+ * `max_queued_bytes`, `header_timeout_ms`, `body_timeout_ms`,
+ * `idle_timeout_ms`, `stop_timeout_ms` (docs/limits.md). NULL, `""` and
  * `"null"` give the default. Fails with `BRP_STATUS_INVALID_CONFIG` on
- * malformed JSON, an unknown field, a bad value (a limit of 0, an empty
- * token, an address that is not `"<ip>:<port>"`) or an address that cannot
- * be bound (e.g. already in use), and with `BRP_STATUS_INTERNAL` when the
- * server's threads cannot start.
+ * malformed JSON, an unknown field, a bad value (a limit out of its range,
+ * an empty token, `"null"` among the origins, an address that is not
+ * `"<ip>:<port>"`, a `max_connections` the descriptor limit cannot meet)
+ * or an address that cannot be bound (e.g. already in use), and with
+ * `BRP_STATUS_INTERNAL` when the server's threads cannot start.
  *
  * Each connection is a session of the world: requests from the network
  * share the app's world and its lock with the app's own requests, and

@@ -108,6 +108,8 @@ def test_a_closed_session_refuses_requests(app: brp.App) -> None:
     with pytest.raises(brp.Cancelled):
         session.ping()
     assert session.receive(DEADLINE) is None
+    # Closed, not timed out: a timeout too long for the clock returns too.
+    assert session.receive(1e15) is None
 
 
 def test_callback_gets_each_response_text(app: brp.App) -> None:

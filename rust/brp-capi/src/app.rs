@@ -66,15 +66,9 @@ pub unsafe extern "C" fn brp_app_new(
         // SAFETY: `libbrp!` defines the function with this signature, as a
         // safe Rust function.
         let install = |app: &mut bevy_app::App| unsafe { brp_capi_install(app) };
-        let config = brp::Config::from_json(config)
-            .map_err(|e| Failure::new(BrpStatus::InvalidConfig, e.to_string()))?;
-        let app = brp::Host::build_with(config, install).map_err(|e| {
-            let status = match e.code {
-                brp::ErrorCode::InternalError => BrpStatus::AppBuildFailed,
-                _ => BrpStatus::InvalidConfig,
-            };
-            Failure::new(status, e.to_string())
-        })?;
+        let config = brp::Config::from_json(config).map_err(|e| Failure::config(&e))?;
+        let app = brp::Host::build_with(config, install)
+            .map_err(|e| Failure::starting(&e, BrpStatus::AppBuildFailed))?;
         out.write(Box::into_raw(Box::new(BrpApp { app })));
         Ok(())
     })

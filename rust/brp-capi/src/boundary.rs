@@ -24,6 +24,24 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// Why making something from a config failed: a fault of the library
+    /// (-32603 INTERNAL_ERROR) is `internal`, any other error the config's
+    /// (`BRP_STATUS_INVALID_CONFIG`).
+    pub(crate) fn starting(error: &brp::BrpError, internal: BrpStatus) -> Self {
+        let status = match error.code {
+            brp::ErrorCode::InternalError => internal,
+            _ => BrpStatus::InvalidConfig,
+        };
+        Self::new(status, error.to_string())
+    }
+
+    /// A config that cannot be read: `BRP_STATUS_INVALID_CONFIG`.
+    pub(crate) fn config(error: &brp::BrpError) -> Self {
+        Self::new(BrpStatus::InvalidConfig, error.to_string())
+    }
+}
+
 /// Runs the body of a fallible export named `function`: clears the thread's
 /// last error, turns a panic into [`BrpStatus::Panic`], and records the
 /// message of a failure.

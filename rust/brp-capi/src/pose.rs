@@ -70,8 +70,7 @@ pub unsafe extern "C" fn brp_pose_push(
         }
         // SAFETY: non-NULL, and the caller guarantees `len` readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(bytes, len) };
-        let target =
-            Target::from_json(target).map_err(|e| failure(BrpStatus::InvalidConfig, &e))?;
+        let target = Target::from_json(target).map_err(|e| Failure::config(&e))?;
         brp::pose::push_frame(app.app(), &target, bytes)
             .map_err(|e| failure(BrpStatus::PoseRejected, &e))
     })
@@ -200,20 +199,12 @@ unsafe fn start(
             Out::new(out_client, "out_client")?,
         )
     };
-    let config =
-        ClientConfig::from_json(config).map_err(|e| failure(BrpStatus::InvalidConfig, &e))?;
+    let config = ClientConfig::from_json(config).map_err(|e| Failure::config(&e))?;
     let started = match observer {
         Some(observer) => PoseClient::start_with_observer(app.app(), config, observer),
         None => PoseClient::start(app.app(), config),
     };
-    let client = started.map_err(|e| {
-        let status = if e.code == brp::ErrorCode::InternalError {
-            BrpStatus::Internal
-        } else {
-            BrpStatus::InvalidConfig
-        };
-        failure(status, &e)
-    })?;
+    let client = started.map_err(|e| Failure::starting(&e, BrpStatus::Internal))?;
     out.write(Box::into_raw(Box::new(BrpPoseClient { client })));
     Ok(())
 }

@@ -70,15 +70,9 @@ pub unsafe extern "C" fn brp_server_start(
             // SAFETY: guaranteed by the caller.
             unsafe { text(config_json, "config_json") }?
         };
-        let config = ServerConfig::from_json(config)
-            .map_err(|e| Failure::new(BrpStatus::InvalidConfig, e.to_string()))?;
-        let server = Server::start(app.app(), config).map_err(|e| {
-            let status = match e.code {
-                brp::ErrorCode::InternalError => BrpStatus::Internal,
-                _ => BrpStatus::InvalidConfig,
-            };
-            Failure::new(status, e.to_string())
-        })?;
+        let config = ServerConfig::from_json(config).map_err(|e| Failure::config(&e))?;
+        let server = Server::start(app.app(), config)
+            .map_err(|e| Failure::starting(&e, BrpStatus::Internal))?;
         out.write(Box::into_raw(Box::new(BrpServer { server })));
         Ok(())
     })

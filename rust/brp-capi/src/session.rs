@@ -4,10 +4,10 @@ use crate::app::BrpApp;
 use crate::boundary::{Failure, Out, call, guard, handle, text};
 use crate::status::BrpStatus;
 use crate::string::into_c;
+use brp::NoResponse;
 use std::ffi::{CString, c_char, c_void};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One client's session on a world: request ids are scoped to it, so two
 /// sessions may both use id 1, and a request whose id is still in flight
@@ -18,17 +18,6 @@ use std::time::{Duration, Instant};
 /// called from any number of threads at once.
 pub struct BrpSession {
     session: brp::Session,
-    /// Set by `brp_session_close` before it closes the session, so
-    /// `brp_session_receive` tells a closed session from a timeout.
-    closed: AtomicBool,
-}
-
-impl BrpSession {
-    /// Closes the session (see `brp::Session::close`).
-    fn close(&self) {
-        self.closed.store(true, Ordering::SeqCst);
-        self.session.close();
-    }
 }
 
 /// Opens a session on `app`'s world and writes its handle to `*out_session`.
@@ -51,7 +40,6 @@ pub unsafe extern "C" fn brp_session_new(
         let (app, out) = unsafe { (handle(app, "app")?, Out::new(out_session, "out_session")?) };
         out.write(Box::into_raw(Box::new(BrpSession {
             session: app.app().session(),
-            closed: AtomicBool::new(false),
         })));
         Ok(())
     })
@@ -78,7 +66,7 @@ pub unsafe extern "C" fn brp_session_free(session: *mut BrpSession) {
         if !session.is_null() {
             // SAFETY: the caller passes a handle made by `brp_session_new`, once.
             let session = unsafe { Box::from_raw(session) };
-            session.close();
+            session.session.close();
         }
     });
 }
@@ -134,7 +122,7 @@ pub unsafe extern "C" fn brp_session_close(session: *const BrpSession) -> BrpSta
     call("brp_session_close", || {
         // SAFETY: guaranteed by the caller.
         let session = unsafe { handle(session, "session") }?;
-        session.close();
+        session.session.close();
         Ok(())
     })
 }
@@ -202,21 +190,18 @@ pub unsafe extern "C" fn brp_session_receive(
                 Out::new(out_response, "out_response")?,
             )
         };
-        // Negative, or too far to reach on this clock: wait for ever.
-        let timeout = u64::try_from(timeout_ms)
-            .ok()
-            .map(Duration::from_millis)
-            .filter(|&timeout| Instant::now().checked_add(timeout).is_some());
+        // Negative: wait for ever.
+        let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
         match session.session.receive(timeout) {
-            Some(response) => {
+            Ok(response) => {
                 out.write(into_c(response.into_text())?);
                 Ok(())
             }
-            None if session.closed.load(Ordering::SeqCst) => Err(Failure::new(
+            Err(NoResponse::Closed) => Err(Failure::new(
                 BrpStatus::Closed,
                 "the session is closed and its queue drained",
             )),
-            None => Err(Failure::new(
+            Err(NoResponse::TimedOut) => Err(Failure::new(
                 BrpStatus::Timeout,
                 format!("no response within {timeout_ms} ms"),
             )),

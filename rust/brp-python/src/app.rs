@@ -155,7 +155,9 @@ impl Session {
                 })
             })
             .transpose()?;
-        Ok(wait::receive(py, &self.inner, timeout)?.map(|r| r.into_text()))
+        Ok(wait::receive(py, &self.inner, timeout)?
+            .ok()
+            .map(brp::Response::into_text))
     }
 
     /// Sends each submitted response's JSON text to `callback` (called with

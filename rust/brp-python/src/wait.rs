@@ -33,32 +33,27 @@ pub(crate) fn interruptible<R: Send>(
     }
 }
 
-/// [`brp::Session::receive`]: the next response, waiting up to `timeout`
-/// (`None`: for ever); `None` on timeout or once the session is closed and
-/// drained.
+/// [`brp::Session::receive`], in slices that let signal handlers run: the
+/// next response, waiting up to `timeout` (`None`: for ever), or why there
+/// is none.
 pub(crate) fn receive(
     py: Python<'_>,
     session: &brp::Session,
     timeout: Option<Duration>,
-) -> PyResult<Option<brp::Response>> {
+) -> PyResult<Result<brp::Response, brp::NoResponse>> {
     // A timeout too long to add to now is for ever.
     let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
     loop {
-        let start = Instant::now();
         let slice = deadline.map_or(brp::WAIT_SLICE, |deadline| {
-            deadline
-                .saturating_duration_since(start)
-                .min(brp::WAIT_SLICE)
+            (deadline.saturating_duration_since(Instant::now())).min(brp::WAIT_SLICE)
         });
-        if let Some(response) = py.detach(|| session.receive(Some(slice))) {
-            return Ok(Some(response));
+        match py.detach(|| session.receive(Some(slice))) {
+            Err(brp::NoResponse::TimedOut)
+                if deadline.is_none_or(|deadline| Instant::now() < deadline) =>
+            {
+                py.check_signals()?;
+            }
+            done => return Ok(done),
         }
-        // `receive` gives up before its timeout has passed only once the
-        // session is closed and drained (it measures from after `start`).
-        let timed_out = start.elapsed() >= slice;
-        if !timed_out || deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-            return Ok(None);
-        }
-        py.check_signals()?;
     }
 }

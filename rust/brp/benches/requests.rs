@@ -221,7 +221,7 @@ fn poll_wake(c: &mut Criterion) {
     let waiter = {
         let session = Arc::clone(&session);
         thread::spawn(move || {
-            while let Some(response) = session.receive(None) {
+            while let Ok(response) = session.receive(None) {
                 let now = Instant::now();
                 let answer = response.to_json();
                 if woke_tx.send((now, watermark_of(&answer))).is_err() {

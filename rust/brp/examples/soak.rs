@@ -1003,7 +1003,7 @@ impl Writer {
         params["watermark"] = json!(watermark);
         let poll = request(id, "POLL", params);
         self.session.submit(&poll);
-        if let Some(early) = self.session.receive(Some(Duration::ZERO)) {
+        if let Ok(early) = self.session.receive(Some(Duration::ZERO)) {
             self.tally
                 .problem(format!("a POLL on Never answered: {}", early.to_text()));
             return;
@@ -1024,7 +1024,7 @@ impl Writer {
             self.tally.cancels_found += 1;
         }
         match self.session.receive(Some(Duration::from_secs(10))) {
-            Some(answer) if answer.id == Some(id) => {
+            Ok(answer) if answer.id == Some(id) => {
                 self.tally
                     .record("POLL", &poll, &answer, Expect::Error(ErrorCode::Cancelled));
             }
@@ -1327,16 +1327,16 @@ fn abandoned_session(ctx: &Ctx, rng: &mut Rng) -> Tally {
     tally.sessions_closed += 1;
     for _ in &polls {
         match session.receive(Some(Duration::ZERO)) {
-            Some(answer) => {
+            Ok(answer) => {
                 let poll = answer
                     .id
                     .map_or("?", |id| &polls[(id as usize).clamp(2, 3) - 2]);
                 tally.record("POLL", poll, &answer, Expect::Error(ErrorCode::Cancelled));
             }
-            None => tally.problem("a POLL parked in a closed session got no answer".into()),
+            Err(_) => tally.problem("a POLL parked in a closed session got no answer".into()),
         }
     }
-    if let Some(extra) = session.receive(Some(Duration::ZERO)) {
+    if let Ok(extra) = session.receive(Some(Duration::ZERO)) {
         tally.problem(format!(
             "a closed session answered more than it was asked: {}",
             extra.to_text()

@@ -61,5 +61,5 @@ pub use engine::WAIT_SLICE;
 pub use error::{BrpError, BrpResult, ErrorCode};
 pub use host::Host;
 pub use protocol::{Body, Dialect, Response};
-pub use session::{Callback, Session};
+pub use session::{Callback, NoResponse, Session};
 pub use world::cache::CacheStats;

@@ -39,6 +39,15 @@ pub(crate) struct Submitted {
     pub(crate) streams: bool,
 }
 
+/// Why [`Session::receive`] returned no response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoResponse {
+    /// None came within the timeout.
+    TimedOut,
+    /// The session is closed and its queue drained: none will come.
+    Closed,
+}
+
 /// Receives a session's submitted responses when set with
 /// [`Session::set_callback`].
 pub type Callback = Arc<dyn Fn(Response) + Send + Sync>;
@@ -178,17 +187,17 @@ impl Session {
     }
 
     /// The next submitted request's response, waiting up to `timeout`
-    /// (`None`: for ever). `None` on timeout, or once the session is closed
-    /// and its queue drained.
-    pub fn receive(&self, timeout: Option<Duration>) -> Option<Response> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+    /// (`None`, or a timeout too long to add to now: for ever); or why
+    /// there is none.
+    pub fn receive(&self, timeout: Option<Duration>) -> Result<Response, NoResponse> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut outbox = self.inner.outbox();
         loop {
             if let Some(response) = outbox.queue.pop_front() {
-                return Some(response);
+                return Ok(response);
             }
             if outbox.closed {
-                return None;
+                return Err(NoResponse::Closed);
             }
             outbox = match deadline {
                 None => self
@@ -197,7 +206,9 @@ impl Session {
                     .wait(outbox)
                     .unwrap_or_else(PoisonError::into_inner),
                 Some(deadline) => {
-                    let left = deadline.checked_duration_since(Instant::now())?;
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        return Err(NoResponse::TimedOut);
+                    };
                     self.inner
                         .changed
                         .wait_timeout(outbox, left)

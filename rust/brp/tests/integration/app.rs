@@ -21,6 +21,29 @@ fn error_code(response: &Value) -> i64 {
 struct Health(f32);
 
 #[test]
+fn receive_tells_a_timeout_from_a_closed_session() {
+    let app = Host::new();
+    let session = app.session();
+    let wait = Some(std::time::Duration::ZERO);
+    assert_eq!(
+        session.receive(wait).unwrap_err(),
+        brp::NoResponse::TimedOut
+    );
+    session.submit(r#"{"id": 1, "request": "PING"}"#);
+    session.close();
+    assert!(
+        session.receive(Some(std::time::Duration::MAX)).is_ok(),
+        "drained first"
+    );
+    for timeout in [None, Some(std::time::Duration::MAX), wait] {
+        assert_eq!(
+            session.receive(timeout).unwrap_err(),
+            brp::NoResponse::Closed
+        );
+    }
+}
+
+#[test]
 fn app_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}
     assert_send_sync::<Host>();

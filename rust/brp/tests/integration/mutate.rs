@@ -28,7 +28,7 @@ fn park(host: &Host, session: &brp::Session, params: Value) {
     params["watermark"] = first["response"]["watermark"].clone();
     session.submit(&json!({"id": 2, "request": "POLL", "params": params}).to_string());
     assert!(
-        session.receive(Some(Duration::ZERO)).is_none(),
+        session.receive(Some(Duration::ZERO)).is_err(),
         "nothing changed: the POLL is parked"
     );
 }
@@ -54,7 +54,7 @@ fn a_mutate_wakes_a_parked_poll_with_the_changed_entity() {
     let failed = mutate(&host, "Transform", "translation.y", "\"up\"");
     assert_eq!(failed["error"]["code"], -32602, "{failed}");
     assert!(
-        session.receive(Some(Duration::ZERO)).is_none(),
+        session.receive(Some(Duration::ZERO)).is_err(),
         "a failed MUTATE changes nothing"
     );
     let done = mutate(&host, "Transform", "translation.y", "2.5");
@@ -116,7 +116,7 @@ fn a_resource_write_leaves_a_parked_poll_parked_but_answering_later_writes() {
     );
     assert_eq!(done["response"]["status"], "OK", "{done}");
     assert!(
-        session.receive(Some(Duration::ZERO)).is_none(),
+        session.receive(Some(Duration::ZERO)).is_err(),
         "re-evaluated, the POLL's answer is unchanged"
     );
     let done = mutate(&host, "Position", "", "2");
