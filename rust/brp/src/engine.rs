@@ -14,6 +14,7 @@ use crate::poll::{
 };
 use crate::protocol::{Body, Response};
 use crate::world::Ecs;
+use crate::world::context::Context;
 use crate::world::touched::Touched;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -124,14 +125,12 @@ impl Engine {
 
     fn change<R>(&self, frame: bool, f: impl FnOnce(&mut Ecs) -> R) -> R {
         let mut state = self.lock();
-        let host = &mut state.host;
-        host.touched = Touched::All;
-        let result = f(host);
+        let result = f(&mut state.host);
         if frame {
-            host.world.clear_trackers();
+            state.host.world.clear_trackers();
             state.changes_since_clear = 0;
         }
-        let fired = state.changed();
+        let fired = state.changed(Touched::All);
         drop(state);
         fired.deliver();
         result
@@ -203,8 +202,8 @@ impl Engine {
     /// Answers a call that never parks.
     fn respond_now(&self, call: Call<'_>) -> Response {
         let result = match call.method.action {
-            Action::Answer { handler, mutates } => self.execute(&call, |host, params| {
-                let result = handler(host, params);
+            Action::Answer { handler, mutates } => self.execute(&call, |host, ctx, params| {
+                let result = handler(host, ctx, params);
                 (mutates && result.is_ok(), result)
             }),
             Action::Cancel => Err(BrpError::invalid_request(
@@ -226,22 +225,20 @@ impl Engine {
     fn execute(
         &self,
         call: &Call<'_>,
-        f: impl FnOnce(&mut Ecs, &Params) -> (bool, BrpResult<Body>),
+        f: impl FnOnce(&mut Ecs, &mut Context, &Params) -> (bool, BrpResult<Body>),
     ) -> BrpResult<Body> {
         let params = Params::read(call.params, call.method.params)?;
         let mut state = self.lock();
-        state.host.form = call.form();
-        state.host.touched = Touched::All;
-        state.host.tracking = !state.parked.is_empty();
-        let (changed, result) = catch_unwind(AssertUnwindSafe(|| f(&mut state.host, &params)))
-            .unwrap_or_else(|_| {
-                (
-                    true,
-                    Err(BrpError::internal("the request failed unexpectedly")),
-                )
-            });
+        let mut ctx = Context::new(call.form(), !state.parked.is_empty());
+        let run = AssertUnwindSafe(|| f(&mut state.host, &mut ctx, &params));
+        let (changed, result) = catch_unwind(run).unwrap_or_else(|_| {
+            (
+                true,
+                Err(BrpError::internal("the request failed unexpectedly")),
+            )
+        });
         let fired = if changed {
-            state.changed()
+            state.changed(ctx.touched())
         } else {
             Fired::default()
         };
@@ -312,7 +309,6 @@ impl Engine {
             Err(error) => return respond(Err(error)),
         };
         let mut state = self.lock();
-        state.host.form = call.form();
         let list = kind == methods::Watch::List;
         let mut watch = match Watch::parse(list, &params, &state.host) {
             Ok(watch) => watch,
@@ -449,7 +445,7 @@ impl State {
 
     /// Advances the change tick after a change and re-evaluates the parked
     /// POLLs that watch what it touched.
-    fn changed(&mut self) -> Fired {
+    fn changed(&mut self, touched: Touched) -> Fired {
         let world = &mut self.host.world;
         world.increment_change_tick();
         // Without `update()`, nothing else keeps old change ticks from
@@ -462,7 +458,6 @@ impl State {
         }
         // Keeps the value cache clear of values the change made stale.
         self.host.values.get_mut().maintain(&self.host.world);
-        let touched = std::mem::replace(&mut self.host.touched, Touched::All);
         self.parked.wake(&mut self.host, &touched)
     }
 }

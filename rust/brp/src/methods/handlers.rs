@@ -6,9 +6,10 @@ use crate::params::echo;
 use crate::params::{self, Params};
 use crate::protocol::{Body, body, ok};
 use crate::world::components::{ComponentRef, Kind, NameKind};
+use crate::world::context::Context;
 use crate::world::json;
 use crate::world::query::QuerySpec;
-use crate::world::value::{self, Bundle};
+use crate::world::value::{self, Bundle, Form};
 use crate::world::{self, Ecs};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::{ChildOf, Children};
@@ -16,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 /// PING: `{}` → `{"status": "OK"}`.
-pub(crate) fn ping(_: &mut Ecs, _: &Params) -> BrpResult<Body> {
+pub(crate) fn ping(_: &mut Ecs, _: &mut Context, _: &Params) -> BrpResult<Body> {
     ok()
 }
 
@@ -24,16 +25,16 @@ pub(crate) fn ping(_: &mut Ecs, _: &Params) -> BrpResult<Body> {
 ///
 /// Every named component must be present; otherwise the error lists the
 /// missing ones.
-pub(crate) fn get(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+pub(crate) fn get(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
     let names = params.names("components")?;
     host.check_names(&names, "params.components")?;
     let components = names
         .iter()
         .map(|name| host.names.resolve(name))
         .collect::<BrpResult<Vec<_>>>()?;
-    let entity = host.entity_at(params.required("entity")?, "params.entity")?;
+    let entity = host.entity_at(ctx.form, params.required("entity")?, "params.entity")?;
     let registry = host.registry.read();
-    let mut reader = host.reader(&registry, host.form);
+    let mut reader = host.reader(&registry, ctx.form);
     let mut out = String::with_capacity(128);
     out.push_str(r#"{"components":"#);
     let mut values = json::Object::new(&mut out);
@@ -50,7 +51,7 @@ pub(crate) fn get(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
             ErrorCode::ComponentNotPresent,
             format!(
                 "entity {} has no {}",
-                host.describe(entity.id()),
+                ctx.form.describe(entity.id()),
                 quoted(&missing)
             ),
         )
@@ -62,7 +63,7 @@ pub(crate) fn get(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
 
 /// QUERY: `{data, filter}` → `{"entities": [{"id", name: value, has-name: bool}]}`,
 /// ordered by entity id.
-pub(crate) fn query(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+pub(crate) fn query(host: &mut Ecs, _: &mut Context, params: &Params) -> BrpResult<Body> {
     let spec = QuerySpec::parse(params, host, false)?;
     let entities = spec.matches(host);
     host.check_rows(entities.len())?;
@@ -74,30 +75,28 @@ pub(crate) fn query(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
 }
 
 /// SPAWN: `{components}` → `{"entity": "<id>"}`.
-pub(crate) fn spawn(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    let mut bundle = decode_all(host, params.object("components")?, None)?;
+pub(crate) fn spawn(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
+    let mut bundle = decode_all(host, ctx.form, params.object("components")?, None)?;
     bundle.declare(host)?;
     let registry = host.registry.read();
     let mut entity = host.world.spawn_empty();
     bundle.insert(&mut entity, &registry);
     let entity = entity.id();
     drop(registry);
-    let mut touched = host.start_touching();
-    host.touching(&mut touched, &[entity]);
-    host.touched = touched;
+    ctx.touch(host, &[entity]);
     #[derive(Serialize)]
     struct Answer {
         entity: value::EntityOut,
     }
     body(&Answer {
-        entity: host.form.entity(entity),
+        entity: ctx.form.entity(entity),
     })
 }
 
 /// DESTROY: `{entity}` → `{"status": "OK"}`. The entity's descendants
 /// (through `Children`) are destroyed with it, as Bevy's `despawn` does.
-pub(crate) fn destroy(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    let root = entity_param(host, params)?;
+pub(crate) fn destroy(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
+    let root = entity_param(host, ctx, params)?;
     // Leaves first, so no despawn has children to despawn in turn: Bevy's
     // own despawn recurses once per level, and a deep hierarchy would
     // overflow the stack.
@@ -109,57 +108,53 @@ pub(crate) fn destroy(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
         }
         next += 1;
     }
-    let mut touched = host.start_touching();
-    host.touching(&mut touched, &doomed);
-    for entity in doomed.into_iter().rev() {
-        host.world.despawn(entity);
-    }
-    host.touched = touched;
+    ctx.write(host, &doomed, |host| {
+        for &entity in doomed.iter().rev() {
+            host.world.despawn(entity);
+        }
+    });
     ok()
 }
 
 /// INSERT: `{entity, components}` → `{"status": "OK"}`; replaces existing values.
-pub(crate) fn insert(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+pub(crate) fn insert(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
     let components = params.object("components")?;
-    let entity = entity_param(host, params)?;
-    let mut bundle = decode_all(host, components, Some(entity))?;
+    let entity = entity_param(host, ctx, params)?;
+    let mut bundle = decode_all(host, ctx.form, components, Some(entity))?;
     bundle.declare(host)?;
-    let mut touched = host.start_touching();
-    host.touching(&mut touched, &[entity]);
-    let registry = host.registry.read();
-    bundle.insert(&mut host.world.entity_mut(entity), &registry);
-    drop(registry);
-    host.touching(&mut touched, &[entity]);
-    host.touched = touched;
+    ctx.write(host, &[entity], |host| {
+        let registry = host.registry.read();
+        bundle.insert(&mut host.world.entity_mut(entity), &registry);
+    });
     ok()
 }
 
 /// REMOVE: `{entity, components}` → `{"status": "OK"}`; absent components are ignored.
-pub(crate) fn remove(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+pub(crate) fn remove(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
     let names = params.names("components")?;
     host.check_count(names.len(), "params.components")?;
-    let entity = entity_param(host, params)?;
+    let entity = entity_param(host, ctx, params)?;
     let ids = names
         .iter()
         .map(|name| writable(host, host.names.resolve(name)?, name).map(|c| c.id))
         .collect::<BrpResult<Vec<_>>>()?;
-    let mut touched = host.start_touching();
-    host.touching(&mut touched, &[entity]);
-    let mut entity_mut = host.world.entity_mut(entity);
-    for id in ids {
-        entity_mut.remove_by_id(id);
-    }
-    host.touching(&mut touched, &[entity]);
-    host.touched = touched;
+    ctx.write(host, &[entity], |host| {
+        let mut entity_mut = host.world.entity_mut(entity);
+        for id in ids {
+            entity_mut.remove_by_id(id);
+        }
+    });
     ok()
 }
 
 /// REPARENT: `{entity, parent}` → `{"status": "OK"}`. `parent: null` makes the
 /// entity a root. The old parent's `Children` is updated in the same step.
-pub(crate) fn reparent(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    let entity = entity_param(host, params)?;
+pub(crate) fn reparent(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
+    let entity = entity_param(host, ctx, params)?;
     let parent = match params.get("parent") {
-        Some(parent @ Value::String(_)) => Some(host.entity_at(parent, "params.parent")?.id()),
+        Some(parent @ Value::String(_)) => {
+            Some(host.entity_at(ctx.form, parent, "params.parent")?.id())
+        }
         Some(other) => {
             return Err(BrpError::invalid_params(format!(
                 "params.parent must be an entity id or null, got {}",
@@ -174,24 +169,22 @@ pub(crate) fn reparent(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
         }
     };
     if let Some(parent) = parent {
-        check_parent(host, Some(entity), parent)?;
+        check_parent(host, ctx.form, Some(entity), parent)?;
     }
-    let mut touched = host.start_touching();
-    host.touching(&mut touched, &[entity]);
-    let mut entity_mut = host.world.entity_mut(entity);
-    match parent {
-        Some(parent) => entity_mut.insert(ChildOf(parent)),
-        None => entity_mut.remove::<ChildOf>(),
-    };
-    host.touching(&mut touched, &[entity]);
-    host.touched = touched;
+    ctx.write(host, &[entity], |host| {
+        let mut entity_mut = host.world.entity_mut(entity);
+        match parent {
+            Some(parent) => entity_mut.insert(ChildOf(parent)),
+            None => entity_mut.remove::<ChildOf>(),
+        };
+    });
     ok()
 }
 
 /// The entity `params.entity` names.
-fn entity_param(host: &Ecs, params: &Params) -> BrpResult<Entity> {
+fn entity_param(host: &Ecs, ctx: &Context, params: &Params) -> BrpResult<Entity> {
     Ok(host
-        .entity_at(params.required("entity")?, "params.entity")?
+        .entity_at(ctx.form, params.required("entity")?, "params.entity")?
         .id())
 }
 
@@ -199,6 +192,7 @@ fn entity_param(host: &Ecs, params: &Params) -> BrpResult<Entity> {
 /// new `ChildOf` against `entity` (`None` for a new entity). Changes nothing.
 fn decode_all(
     host: &Ecs,
+    form: Form,
     components: &Map<String, Value>,
     entity: Option<Entity>,
 ) -> BrpResult<Bundle> {
@@ -206,22 +200,22 @@ fn decode_all(
     let mut bundle = Bundle::default();
     for (name, wrapped) in components {
         let Some(component) = host.names.resolve_or_plan(name, host.config.auto_declare)? else {
-            bundle.push_undeclared(name, value::decode_json(name, wrapped, host.form)?);
+            bundle.push_undeclared(name, value::decode_json(name, wrapped, form)?);
             continue;
         };
         writable(host, &component, name)?;
-        let value = value::decode(name, &component, wrapped, &host.registry.read(), host.form)?;
+        let value = value::decode(name, &component, wrapped, &host.registry.read(), form)?;
         if let Some(ChildOf(parent)) = value.downcast_ref::<ChildOf>() {
             let parent = host.visible(*parent).map(|p| p.id()).ok_or_else(|| {
                 BrpError::new(
                     ErrorCode::EntityNotFound,
                     format!(
                         "`{name}` names entity {} which does not exist",
-                        host.describe(*parent)
+                        form.describe(*parent)
                     ),
                 )
             })?;
-            check_parent(host, entity, parent)?;
+            check_parent(host, form, entity, parent)?;
         }
         bundle.push(value);
     }
@@ -250,9 +244,14 @@ fn writable<'c>(
 }
 
 /// Fails if making `parent` the parent of `entity` would form a cycle.
-pub(crate) fn check_parent(host: &Ecs, entity: Option<Entity>, parent: Entity) -> BrpResult<()> {
+pub(crate) fn check_parent(
+    host: &Ecs,
+    form: Form,
+    entity: Option<Entity>,
+    parent: Entity,
+) -> BrpResult<()> {
     let Some(entity) = entity else { return Ok(()) };
-    let id = host.describe(entity);
+    let id = form.describe(entity);
     if parent == entity {
         return Err(BrpError::new(
             ErrorCode::SelfReparent,
@@ -267,7 +266,7 @@ pub(crate) fn check_parent(host: &Ecs, entity: Option<Entity>, parent: Entity) -
                     ErrorCode::SelfReparent,
                     format!(
                         "cannot make {id} a child of its own descendant {}",
-                        host.describe(parent)
+                        form.describe(parent)
                     ),
                 ));
             }
@@ -305,13 +304,13 @@ fn resource_absent(name: &str) -> BrpError {
 }
 
 /// GET_RESOURCE: `{resource}` → `{"value": {"JSON": text}}`.
-pub(crate) fn get_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+pub(crate) fn get_resource(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
     let (name, resource) = resource(host, params)?;
     let entity = host
         .resource_entity(&resource)
         .ok_or_else(|| resource_absent(&name))?;
     let registry = host.registry.read();
-    let mut reader = host.reader(&registry, host.form);
+    let mut reader = host.reader(&registry, ctx.form);
     let value = (reader.get(host.world.entity(entity), &resource))
         .ok_or_else(|| resource_absent(&name))??;
     Ok(Body::written(format!(r#"{{"value":{value}}}"#)))
@@ -319,13 +318,17 @@ pub(crate) fn get_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
 
 /// INSERT_RESOURCE: `{resource, value}` → `{"status": "OK"}`; inserts the
 /// resource or replaces its whole value.
-pub(crate) fn insert_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+pub(crate) fn insert_resource(
+    host: &mut Ecs,
+    ctx: &mut Context,
+    params: &Params,
+) -> BrpResult<Body> {
     let (name, resource) = resource(host, params)?;
     let wrapped = params.required("value")?;
     let registry = host.registry.clone();
     let registry = registry.read();
     let decoded =
-        value::decode(&name, &resource, wrapped, &registry, host.form).map_err(as_params)?;
+        value::decode(&name, &resource, wrapped, &registry, ctx.form).map_err(as_params)?;
     // A removed resource keeps its entity, which takes the value back.
     let kept = host.world.resource_entities().get(resource.id);
     let entity = match kept.filter(|&entity| host.world.get_entity(entity).is_ok()) {
@@ -339,7 +342,7 @@ pub(crate) fn insert_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body
 }
 
 /// REMOVE_RESOURCE: `{resource}` → `{"status": "OK"}`; the resource must be present.
-pub(crate) fn remove_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+pub(crate) fn remove_resource(host: &mut Ecs, _: &mut Context, params: &Params) -> BrpResult<Body> {
     let (name, resource) = resource(host, params)?;
     if host.resource_entity(&resource).is_none() {
         return Err(resource_absent(&name));
@@ -350,7 +353,7 @@ pub(crate) fn remove_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body
 
 /// LIST_RESOURCES: `{}` → `{"resources": [path]}`, the reflected resources
 /// the world holds, sorted.
-pub(crate) fn list_resources(host: &mut Ecs, _: &Params) -> BrpResult<Body> {
+pub(crate) fn list_resources(host: &mut Ecs, _: &mut Context, _: &Params) -> BrpResult<Body> {
     let mut resources: Vec<&str> = host
         .names
         .list()
@@ -370,7 +373,7 @@ pub(crate) fn list_resources(host: &mut Ecs, _: &Params) -> BrpResult<Body> {
 /// LIST: `{entity}` → `{"components": [path]}`, the named components the
 /// entity has; `{}` → `{"components": [{"name", "short", "kind"}]}`, every
 /// component name the world knows. Both sorted by full name.
-pub(crate) fn list(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+pub(crate) fn list(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
     #[derive(Serialize)]
     struct Entry<'a> {
         name: &'a str,
@@ -401,7 +404,7 @@ pub(crate) fn list(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
         components.sort_unstable_by_key(|entry| entry.name);
         return body(&Answer { components });
     };
-    let entity = host.entity_at(id, "params.entity")?;
+    let entity = host.entity_at(ctx.form, id, "params.entity")?;
     let mut components: Vec<&str> = host
         .names
         .list()
@@ -414,7 +417,7 @@ pub(crate) fn list(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
 
 /// MUTATE: `{entity, component, path, value}` or `{resource, path, value}`
 /// → `{"status": "OK"}`; sets the one field at `path`, the rest untouched.
-pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+pub(crate) fn mutate(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
     let on_entity = params.has("entity") || params.has("component");
     let (name, component, target, is_resource) = match (on_entity, params.has("resource")) {
         (true, true) => {
@@ -437,11 +440,11 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
         (true, false) => {
             let name = params.str("component")?;
             let component = writable(host, host.names.resolve(name)?, name)?.clone();
-            let entity = host.entity_at(params.required("entity")?, "params.entity")?;
+            let entity = host.entity_at(ctx.form, params.required("entity")?, "params.entity")?;
             if !entity.contains_id(component.id) {
                 return Err(BrpError::new(
                     ErrorCode::ComponentNotPresent,
-                    format!("entity {} has no `{name}`", host.describe(entity.id())),
+                    format!("entity {} has no `{name}`", ctx.form.describe(entity.id())),
                 )
                 .with_data(json!({ "missing": [name] })));
             }
@@ -456,7 +459,7 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
     }
     let text = params.str("path")?;
     let path = world::path::parse(text)?;
-    let new = value::text(&name, params.required("value")?, host.form)?;
+    let new = value::text(&name, params.required("value")?, ctx.form)?;
     let registry = host.registry.clone();
     let registry = registry.read();
     let invalid = |e: &dyn std::fmt::Display| {
@@ -466,7 +469,6 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
         ))
     };
     let gone = || BrpError::internal(format!("`{name}` left the entity before the write"));
-    let mut touched = host.start_touching();
     match &component.kind {
         Kind::Reflected { reflect, .. } => {
             let current = reflect
@@ -482,7 +484,7 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
                     type_info.type_path()
                 ))
             })?;
-            let value = value::decode_typed(&new, registration, &registry, host.form)
+            let value = value::decode_typed(&new, registration, &registry, ctx.form)
                 .map_err(|e| invalid(&e))?
                 .ok_or_else(|| {
                     invalid(&format_args!(
@@ -490,8 +492,10 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
                         type_info.type_path()
                     ))
                 })?;
+            // A resource's entity is hidden from POLLs: its write touches
+            // everything, waking every parked POLL.
             if !is_resource {
-                host.touching(&mut touched, &[target]);
+                ctx.touch(host, &[target]);
             }
             let mut entity_mut = host.world.entity_mut(target);
             let mut current = reflect.reflect_mut(&mut entity_mut).ok_or_else(gone)?;
@@ -509,7 +513,7 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
             world::path::check_json(current, &path, text)?;
             let value: serde_json::Value =
                 serde_json::from_str(&new.json).map_err(|e| invalid(&e))?;
-            host.touching(&mut touched, &[target]);
+            ctx.touch(host, &[target]);
             let current = host
                 .world
                 .entity_mut(target)
@@ -519,11 +523,6 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
             let current = unsafe { current.into_inner().deref_mut::<serde_json::Value>() };
             world::path::set_json(current, &path, value)?;
         }
-    }
-    // A resource's entity is hidden from POLLs; its write leaves
-    // `host.touched` at `Touched::All`, waking every parked POLL.
-    if !is_resource {
-        host.touched = touched;
     }
     ok()
 }
@@ -536,7 +535,7 @@ fn as_params(error: BrpError) -> BrpError {
 /// SCHEMA: `{component}` or `{resource}` → `{"schema": {...}}`, the JSON
 /// Schema of the type's value as `{"JSON": text}` holds it
 /// ([`world::schema`]).
-pub(crate) fn schema(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+pub(crate) fn schema(host: &mut Ecs, _: &mut Context, params: &Params) -> BrpResult<Body> {
     let target = match (params.has("component"), params.has("resource")) {
         (true, true) => {
             return Err(BrpError::invalid_params(
@@ -561,6 +560,6 @@ pub(crate) fn schema(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
 }
 
 /// DISCOVER: `{}` → the OpenRPC document of every request.
-pub(crate) fn discover(_: &mut Ecs, _: &Params) -> BrpResult<Body> {
+pub(crate) fn discover(_: &mut Ecs, _: &mut Context, _: &Params) -> BrpResult<Body> {
     body(&super::openrpc::document())
 }

@@ -15,6 +15,7 @@ use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::params::{self, Params};
 use crate::protocol::{Body, body};
 use crate::world::components::{ComponentRef, NameKind};
+use crate::world::context::Context;
 use crate::world::json;
 use crate::world::query::{QuerySpec, Selected};
 use crate::world::value::Form;
@@ -243,11 +244,11 @@ fn strict(params: &Params) -> BrpResult<bool> {
 
 /// world.get_components: `{entity, components, strict}` → `{name: value}`
 /// when strict, else `{"components": {name: value}, "errors": {name: error}}`.
-fn get_components(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+fn get_components(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
     let strict = strict(params)?;
     let names = params.names("components")?;
     host.check_names(&names, "params.components")?;
-    let entity = host.entity_at(params.required("entity")?, "params.entity")?;
+    let entity = host.entity_at(ctx.form, params.required("entity")?, "params.entity")?;
     let registry = host.registry.read();
     let mut reader = host.reader(&registry, Form::Plain);
     let mut out = String::with_capacity(128);
@@ -261,7 +262,7 @@ fn get_components(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
             reader.get(entity, component).unwrap_or_else(|| {
                 Err(BrpError::new(
                     ErrorCode::ComponentNotPresent,
-                    format!("entity {} has no `{name}`", host.describe(entity.id())),
+                    format!("entity {} has no `{name}`", ctx.form.describe(entity.id())),
                 ))
             })
         });
@@ -297,7 +298,7 @@ enum Optional {
 /// Without `strict`, an unknown name in `components` or `filter.with`
 /// matches nothing, one in `option` or `filter.without` is ignored, and one
 /// in `has` reads `false`, as in bevy_remote.
-fn query(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+fn query(host: &mut Ecs, _: &mut Context, params: &Params) -> BrpResult<Body> {
     let strict = strict(params)?;
     let empty = Map::new();
     let object = |key: &str| match params.get(key) {
@@ -445,86 +446,88 @@ impl Rows<'_> {
 }
 
 /// world.insert_components: INSERT, answering `null`.
-fn insert(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    handlers::insert(host, params).and_then(|_| null())
+fn insert(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
+    handlers::insert(host, ctx, params).and_then(|_| null())
 }
 
 /// world.remove_components: REMOVE, answering `null`.
-fn remove(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    handlers::remove(host, params).and_then(|_| null())
+fn remove(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
+    handlers::remove(host, ctx, params).and_then(|_| null())
 }
 
 /// world.despawn_entity: DESTROY, answering `null`.
-fn despawn(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    handlers::destroy(host, params).and_then(|_| null())
+fn despawn(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
+    handlers::destroy(host, ctx, params).and_then(|_| null())
 }
 
 /// world.mutate_components: MUTATE of a component, answering `null`.
-fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    handlers::mutate(host, params).and_then(|_| null())
+fn mutate(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
+    handlers::mutate(host, ctx, params).and_then(|_| null())
 }
 
 /// world.get_resources: GET_RESOURCE, `{"value": value}`.
-fn get_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    handlers::get_resource(host, params).map_err(resource_codes)
+fn get_resource(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
+    handlers::get_resource(host, ctx, params).map_err(resource_codes)
 }
 
 /// world.insert_resources: INSERT_RESOURCE, answering `null`.
-fn insert_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    (handlers::insert_resource(host, params).map_err(resource_codes)).and_then(|_| null())
+fn insert_resource(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
+    (handlers::insert_resource(host, ctx, params).map_err(resource_codes)).and_then(|_| null())
 }
 
 /// world.remove_resources: REMOVE_RESOURCE, answering `null`.
-fn remove_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    (handlers::remove_resource(host, params).map_err(resource_codes)).and_then(|_| null())
+fn remove_resource(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
+    (handlers::remove_resource(host, ctx, params).map_err(resource_codes)).and_then(|_| null())
 }
 
 /// world.mutate_resources: MUTATE of a resource, answering `null`.
-fn mutate_resource(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
-    (handlers::mutate(host, params).map_err(resource_codes)).and_then(|_| null())
+fn mutate_resource(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
+    (handlers::mutate(host, ctx, params).map_err(resource_codes)).and_then(|_| null())
 }
 
 /// world.reparent_entities: `{entities, parent}` → `null`; every entity
 /// becomes a child of `parent`, or a root when `parent` is absent or
 /// `null`. Every entity and the new hierarchy are checked before any
 /// changes.
-fn reparent(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+fn reparent(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
     let list = params
         .required("entities")?
         .as_array()
         .ok_or_else(|| BrpError::invalid_params("params.entities must be an array of entities"))?;
     host.check_count(list.len(), "params.entities")?;
     let entities = (list.iter().enumerate())
-        .map(|(i, id)| Ok(host.entity_at(id, &format!("params.entities[{i}]"))?.id()))
+        .map(|(i, id)| {
+            Ok(host
+                .entity_at(ctx.form, id, &format!("params.entities[{i}]"))?
+                .id())
+        })
         .collect::<BrpResult<Vec<Entity>>>()?;
     let parent = match params.get("parent") {
-        Some(parent) => Some(host.entity_at(parent, "params.parent")?.id()),
+        Some(parent) => Some(host.entity_at(ctx.form, parent, "params.parent")?.id()),
         None => None,
     };
     if let Some(parent) = parent {
         for &entity in &entities {
-            handlers::check_parent(host, Some(entity), parent)?;
+            handlers::check_parent(host, ctx.form, Some(entity), parent)?;
         }
     }
-    let mut touched = host.start_touching();
-    host.touching(&mut touched, &entities);
-    for &entity in &entities {
-        let mut entity_mut = host.world.entity_mut(entity);
-        match parent {
-            Some(parent) => entity_mut.insert(ChildOf(parent)),
-            None => entity_mut.remove::<ChildOf>(),
-        };
-    }
-    host.touching(&mut touched, &entities);
-    host.touched = touched;
+    ctx.write(host, &entities, |host| {
+        for &entity in &entities {
+            let mut entity_mut = host.world.entity_mut(entity);
+            match parent {
+                Some(parent) => entity_mut.insert(ChildOf(parent)),
+                None => entity_mut.remove::<ChildOf>(),
+            };
+        }
+    });
     null()
 }
 
 /// world.list_components: `{entity}` → the full names of the components
 /// the entity has; `{}` → every component name the world knows. Sorted.
-fn list_components(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+fn list_components(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
     let entity = match params.get("entity") {
-        Some(id) => Some(host.entity_at(id, "params.entity")?),
+        Some(id) => Some(host.entity_at(ctx.form, id, "params.entity")?),
         None => None,
     };
     let mut names: Vec<&str> = (host.names.list())
@@ -539,7 +542,7 @@ fn list_components(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
 }
 
 /// world.list_resources: every reflected resource type, held or not, sorted.
-fn list_resources(host: &mut Ecs, _: &Params) -> BrpResult<Body> {
+fn list_resources(host: &mut Ecs, _: &mut Context, _: &Params) -> BrpResult<Body> {
     let mut names: Vec<&str> = (host.names.list())
         .filter(|(_, _, kind)| *kind == NameKind::Resource)
         .map(|(component, _, _)| &*component.path)
@@ -550,7 +553,7 @@ fn list_resources(host: &mut Ecs, _: &Params) -> BrpResult<Body> {
 
 /// registry.schema: `{with_crates, without_crates, type_limit}` → `{type
 /// path: schema}` ([`world::schema::registry`]).
-fn registry_schema(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
+fn registry_schema(host: &mut Ecs, _: &mut Context, params: &Params) -> BrpResult<Body> {
     let mut filter = Map::new();
     for key in ["with_crates", "without_crates", "type_limit"] {
         if let Some(value) = params.get(key) {
@@ -566,7 +569,7 @@ fn registry_schema(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
 /// as bevy_remote writes it: its own `OpenRpcDocument` type reads a
 /// parameter's schema as a Bevy type description, which a plain JSON
 /// Schema is not.
-fn discover(_: &mut Ecs, _: &Params) -> BrpResult<Body> {
+fn discover(_: &mut Ecs, _: &mut Context, _: &Params) -> BrpResult<Body> {
     let mut document = super::openrpc::document_of(METHODS);
     if let Some(methods) = document["methods"].as_array_mut() {
         for method in methods {

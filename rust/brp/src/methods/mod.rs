@@ -14,13 +14,14 @@ use crate::error::{BrpError, BrpResult, ErrorCode};
 use crate::params::{Params, echo};
 use crate::protocol::{Body, Dialect, Request, Response};
 use crate::world::Ecs;
+use crate::world::context::Context;
 use crate::world::value::Form;
 use openrpc as s;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 /// A request handler: reads params, acts on the world, returns the response.
-pub(crate) type Handler = fn(&mut Ecs, &Params) -> BrpResult<Body>;
+pub(crate) type Handler = fn(&mut Ecs, &mut Context, &Params) -> BrpResult<Body>;
 
 /// How a request is carried out.
 #[derive(Clone, Copy)]

@@ -13,7 +13,6 @@ use crate::error::{BrpError, ErrorCode};
 use crate::protocol::{Body, Dialect, Response};
 use crate::world::Ecs;
 use crate::world::touched::Touched;
-use crate::world::value::Form;
 use bevy_ecs::component::ComponentId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -224,23 +223,17 @@ impl Parked {
                 self.evaluated += 1;
             }
             let result = match &mut parked.waiter {
-                Waiter::Poll(poll, _) => {
-                    host.form = Form::Wrapped;
-                    poll.answer(host)
-                }
-                Waiter::Watch(watch, outlet) => {
-                    host.form = Form::Plain;
-                    match watch.answer(host) {
-                        Ok(Some(answer)) => match outlet.backlog(parked.id) {
-                            None => {
-                                fired.stream(parked.id, outlet, answer);
-                                continue;
-                            }
-                            Some(error) => Err(error),
-                        },
-                        other => other,
-                    }
-                }
+                Waiter::Poll(poll, _) => poll.answer(host),
+                Waiter::Watch(watch, outlet) => match watch.answer(host) {
+                    Ok(Some(answer)) => match outlet.backlog(parked.id) {
+                        None => {
+                            fired.stream(parked.id, outlet, answer);
+                            continue;
+                        }
+                        Some(error) => Err(error),
+                    },
+                    other => other,
+                },
             };
             let result = match result {
                 Ok(None) => continue,

@@ -52,7 +52,7 @@ impl Watch {
     /// Reads `{entity, components, strict}` (`list`: `{entity}`).
     pub(crate) fn parse(list: bool, params: &Params, host: &Ecs) -> BrpResult<Self> {
         let entity = host
-            .entity_at(params.required("entity")?, "params.entity")?
+            .entity_at(Form::Plain, params.required("entity")?, "params.entity")?
             .id();
         let watched = if list {
             Watched::List
@@ -105,7 +105,7 @@ impl Watch {
     /// call always answers); an error ends the watch.
     pub(crate) fn answer(&mut self, host: &mut Ecs) -> BrpResult<Option<Body>> {
         let now = host.world.change_tick();
-        let entity = host.existing(self.entity)?;
+        let entity = host.existing(Form::Plain, self.entity)?;
         let since = self.mark.map(|mark| Tick::new(mark.get().wrapping_sub(1)));
         let answer = match &self.watched {
             Watched::Values { components, strict } => {

@@ -1,10 +1,13 @@
 //! The world layer: the ECS world with its type registry, the component
 //! names, how values convert and how queries select. It knows nothing of
-//! requests, POLL or locking (docs/architecture.md).
+//! POLL or locking; what one request runs with (its form, what it touched)
+//! is its [`context::Context`], not state of the world
+//! (docs/architecture.md).
 
 pub(crate) mod cache;
 pub(crate) mod components;
 pub(crate) mod contents;
+pub(crate) mod context;
 pub(crate) mod finite;
 pub(crate) mod frame;
 pub(crate) mod json;
@@ -16,7 +19,7 @@ pub(crate) mod touched;
 pub(crate) mod value;
 
 use crate::config::Config;
-use crate::entity_id;
+
 use crate::error::{BrpError, BrpResult, ErrorCode};
 use bevy_ecs::component::{Component, ComponentId};
 use bevy_ecs::entity::Entity;
@@ -34,7 +37,7 @@ use cache::{Reader, ValueCache};
 use components::{ComponentNames, ComponentRef};
 use std::cell::RefCell;
 use std::collections::HashSet;
-use touched::{KnownHooks, Touched};
+use touched::KnownHooks;
 
 /// A world and everything needed to answer requests against it.
 pub(crate) struct Ecs {
@@ -49,17 +52,8 @@ pub(crate) struct Ecs {
     /// Components of the world's own bookkeeping entities (resources,
     /// observers, registered systems), which requests neither see nor touch.
     pub hidden: [ComponentId; 3],
-    /// What the current write touched; the engine resets it to
-    /// [`Touched::All`] before each write, and handlers narrow it.
-    pub touched: Touched,
-    /// Whether any POLL is parked, so that what a write touched matters;
-    /// set by the engine before each write.
-    pub tracking: bool,
     /// The hooks whose effects are known or not.
     pub hooks: KnownHooks,
-    /// How the current request writes values and entities; set by the
-    /// engine before each request.
-    pub form: value::Form,
     /// Values as answers last wrote them (docs/limits.md, `value_cache_bytes`).
     pub values: RefCell<ValueCache>,
     /// The executors `update` runs the schedules on.
@@ -89,9 +83,6 @@ impl Ecs {
             names: ComponentNames::default(),
             config: Config::default(),
             hidden,
-            touched: Touched::All,
-            tracking: false,
-            form: value::Form::Wrapped,
             values: RefCell::new(ValueCache::new(config.value_cache_bytes)),
             hooks: KnownHooks {
                 hierarchy,
@@ -147,23 +138,6 @@ impl Ecs {
         }
     }
 
-    /// An empty record of what a write touches, or [`Touched::All`] when no
-    /// POLL is parked to care (which costs nothing to keep).
-    pub(crate) fn start_touching(&self) -> Touched {
-        if self.tracking {
-            Touched::none()
-        } else {
-            Touched::All
-        }
-    }
-
-    /// What the entities `entities` hold now, for [`Ecs::touched`].
-    pub(crate) fn touching(&self, touched: &mut Touched, entities: &[Entity]) {
-        for &entity in entities {
-            touched.entity(&self.world, entity, &self.hooks);
-        }
-    }
-
     /// Declares the dynamic component `name` (see [`Host::declare_component`](crate::Host::declare_component)).
     pub(crate) fn declare_component(&mut self, name: &str) -> BrpResult<()> {
         self.declare_dynamic(name).map(drop)
@@ -181,32 +155,26 @@ impl Ecs {
         self.names.index_reflected(&mut self.world, &registry)
     }
 
-    /// The entity the field `at` names (`value`, in the request's form),
-    /// if it exists and is visible to requests.
+    /// The entity the field `at` names (`value`, in `form`), if it exists
+    /// and is visible to requests.
     pub(crate) fn entity_at(
         &self,
+        form: value::Form,
         value: &serde_json::Value,
         at: &str,
     ) -> BrpResult<EntityRef<'_>> {
-        self.existing(self.form.parse_entity(value, at)?)
+        self.existing(form, form.parse_entity(value, at)?)
     }
 
-    /// `entity`, if it exists and is visible to requests.
-    pub(crate) fn existing(&self, entity: Entity) -> BrpResult<EntityRef<'_>> {
+    /// `entity`, if it exists and is visible to requests; the error names
+    /// it in `form`.
+    pub(crate) fn existing(&self, form: value::Form, entity: Entity) -> BrpResult<EntityRef<'_>> {
         self.visible(entity).ok_or_else(|| {
             BrpError::new(
                 ErrorCode::EntityNotFound,
-                format!("entity {} does not exist", self.describe(entity)),
+                format!("entity {} does not exist", form.describe(entity)),
             )
         })
-    }
-
-    /// `entity` for messages, in the request's form.
-    pub(crate) fn describe(&self, entity: Entity) -> String {
-        match self.form {
-            value::Form::Wrapped => entity_id::format(entity),
-            value::Form::Plain => format!("{} ({})", entity.to_bits(), entity_id::format(entity)),
-        }
     }
 
     /// Fails when a request names more components than

@@ -50,6 +50,14 @@ impl Form {
         EntityOut(self, entity)
     }
 
+    /// `entity` for messages, as this form writes it.
+    pub(crate) fn describe(self, entity: Entity) -> String {
+        match self {
+            Form::Wrapped => entity_id::format(entity),
+            Form::Plain => format!("{} ({})", entity.to_bits(), entity_id::format(entity)),
+        }
+    }
+
     /// The entity `value` names: a wire id string, or `u64` bits; `at`
     /// names the field in the error.
     pub(crate) fn parse_entity(self, value: &Value, at: &str) -> BrpResult<Entity> {
