@@ -1,7 +1,7 @@
 //! One HTTP/1.1 connection (hyper): a POST's body is one request in
 //! either dialect, its answer the response body; a `+watch` answers as
 //! server-sent events (`data: <answer>\n\n`), as bevy_remote streams it.
-//! A WebSocket upgrade hands the connection to [`ws`](super::ws).
+//! A WebSocket upgrade hands the connection to [`ws`].
 
 use super::budget::Charge;
 use super::io::{Busy, Conn, Meter};

@@ -329,7 +329,7 @@ impl Drop for Busy {
     }
 }
 
-/// An HTTP request waiting for its answer (see [`Meter::wait`]).
+/// An HTTP request waiting for its answer (see [`Busy::wait`]).
 pub(super) struct Waiting(Arc<Meter>);
 
 impl Drop for Waiting {

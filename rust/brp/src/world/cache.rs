@@ -84,7 +84,7 @@ impl Entry {
 
 /// The cache: one table per (component, form), keyed by entity.
 pub(crate) struct ValueCache {
-    /// Indexed by [`column`].
+    /// Indexed by [`column()`].
     columns: Vec<EntityHashMap<Entry>>,
     /// `Config::value_cache_bytes`; 0 turns the cache off.
     cap: usize,
