@@ -1,9 +1,9 @@
-//! Settings an [`Host`](crate::Host) is made with.
+//! Settings a [`Host`](crate::Host) is made with.
 
 use crate::error::{BrpError, BrpResult};
 use serde::Deserialize;
 
-/// Settings of an [`Host`](crate::Host), also accepted as JSON by the C and
+/// Settings of a [`Host`](crate::Host), also accepted as JSON by the C and
 /// Python constructors, e.g. `{"components": ["Position"], "auto_declare": true}`.
 ///
 /// Every limit is described in docs/limits.md with the error it gives.

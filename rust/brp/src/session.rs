@@ -1,4 +1,4 @@
-//! [`Session`]: one client's request-id scope and response queue on an [`Host`].
+//! [`Session`]: one client's request-id scope and response queue on a [`Host`].
 //!
 //! Requests can be answered in place ([`Session::request`], which blocks
 //! while a POLL is parked) or submitted ([`Session::submit`]), whose

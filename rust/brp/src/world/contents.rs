@@ -14,21 +14,12 @@ use bevy_ecs::reflect::AppTypeRegistry;
 use bevy_ecs::schedule::{IntoScheduleConfigs, ScheduleLabel, Schedules};
 use bevy_ecs::system::despawn_unused_registered_systems;
 use bevy_ecs::world::World;
-use bevy_time::{TimePlugin, TimeUpdateStrategy};
+use bevy_time::{Real, Time, TimePlugin, TimeUpdateStrategy};
 use bevy_transform::TransformPlugin;
 use bevy_transform::components::{GlobalTransform, Transform};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-/// Builds a Bevy app with the built-in contents and then `install`'s
-/// plugins, and returns its main world, ready for its first frame.
-///
-/// The built-in contents: `TaskPoolPlugin` (threadless unless built with
-/// the `multi_threaded` feature), `TransformPlugin` and `TimePlugin` (real time,
-/// or `config.manual_time_step` per frame), the reflected types `Name`,
-/// `ChildOf`, `Children`, `Transform`, `GlobalTransform` and the pose
-/// components. A plugin that panics, or is not ready once built, is an
-/// error; sub-apps (rendering) are not kept.
 /// How many entity indices, from 1, are kept for the entities of the game
 /// and of requests while plugins build, so that their ids read `1v0`,
 /// `2v0`, … as in docs/protocol.md, whatever resources the plugins add.
@@ -61,6 +52,15 @@ fn new_app() -> (App, Vec<Entity>) {
     (app, reserved)
 }
 
+/// Builds a Bevy app with the built-in contents and then `install`'s
+/// plugins, and returns its main world, ready for its first frame.
+///
+/// The built-in contents: `TaskPoolPlugin` (threadless unless built with
+/// the `multi_threaded` feature), `TransformPlugin` and `TimePlugin` (real time,
+/// or `config.manual_time_step` per frame), the reflected types `Name`,
+/// `ChildOf`, `Children`, `Transform`, `GlobalTransform` and the pose
+/// components. A plugin that panics, or is not ready once built, is an
+/// error; sub-apps (rendering) are not kept.
 pub(crate) fn build(config: &Config, install: impl FnOnce(&mut App)) -> BrpResult<World> {
     let built = catch_unwind(AssertUnwindSafe(|| {
         let (mut app, reserved) = new_app();
@@ -86,6 +86,14 @@ pub(crate) fn build(config: &Config, install: impl FnOnce(&mut App)) -> BrpResul
         app.finish();
         app.cleanup();
         let mut world = std::mem::take(app.world_mut());
+        // A manual clock starts now, so that the first `update()` advances
+        // it by its step as every later one does (docs/modules.md).
+        if config.manual_time_step.is_some()
+            && let Some(mut real) = world.get_resource_mut::<Time<Real>>()
+        {
+            let startup = real.startup();
+            real.update_with_instant(startup);
+        }
         // System errors and panics become the error `update` returns, unless
         // a plugin chose its own handler.
         if !world.contains_resource::<FallbackErrorHandler>() {
