@@ -1,6 +1,6 @@
 //! `brp_app`: an embedded world, and the requests answered outside a session.
 
-use crate::boundary::{Failure, Out, call, guard, handle, text};
+use crate::boundary::{Failure, Handle, Out, call, free, handle, text};
 use crate::status::BrpStatus;
 use crate::string::into_c;
 use std::ffi::c_char;
@@ -19,6 +19,12 @@ unsafe extern "Rust" {
 /// one at a time, in the order they arrive.
 pub struct BrpApp {
     app: brp::Host,
+}
+
+impl Handle for BrpApp {
+    fn release(&self) {
+        self.app.close();
+    }
 }
 
 impl BrpApp {
@@ -69,7 +75,7 @@ pub unsafe extern "C" fn brp_app_new(
         let config = brp::Config::from_json(config).map_err(|e| Failure::config(&e))?;
         let app = brp::Host::build_with(config, install)
             .map_err(|e| Failure::starting(&e, BrpStatus::AppBuildFailed))?;
-        out.write(Box::into_raw(Box::new(BrpApp { app })));
+        out.give(BrpApp { app });
         Ok(())
     })
 }
@@ -91,13 +97,8 @@ pub unsafe extern "C" fn brp_app_new(
 /// used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn brp_app_free(app: *mut BrpApp) {
-    guard("brp_app_free", (), || {
-        if !app.is_null() {
-            // SAFETY: the caller passes a handle made by `brp_app_new`, once.
-            let app = unsafe { Box::from_raw(app) };
-            app.app.close();
-        }
-    });
+    // SAFETY: guaranteed by the caller.
+    unsafe { free("brp_app_free", app) }
 }
 
 /// Runs one frame of the app (`Startup` the first time, then `First` …

@@ -103,6 +103,30 @@ pub(crate) unsafe fn text<'a>(ptr: *const c_char, name: &str) -> Result<&'a str,
     })
 }
 
+/// An opaque handle of the C ABI (`brp_app`, `brp_session`, …): made by its
+/// `*_new` or `*_start` export with [`Out::give`], freed once by its
+/// `*_free` with [`free`].
+pub(crate) trait Handle {
+    /// What freeing does before the memory goes: close or stop.
+    fn release(&self);
+}
+
+/// Frees a handle made by [`Out::give`], after its [`Handle::release`];
+/// NULL is ignored. `function` is the export, for a panic's message.
+///
+/// # Safety
+/// `ptr` is NULL or a handle made by [`Out::give`] and not freed yet.
+pub(crate) unsafe fn free<T: Handle>(function: &str, ptr: *mut T) {
+    guard(function, (), || {
+        if !ptr.is_null() {
+            // SAFETY: made by `Out::give` (a `Box`), freed once, as the
+            // caller guarantees.
+            let handle = unsafe { Box::from_raw(ptr) };
+            handle.release();
+        }
+    });
+}
+
 /// A checked out-parameter, written only once the call has succeeded.
 pub(crate) struct Out<T>(NonNull<T>);
 
@@ -119,6 +143,13 @@ impl<T> Out<T> {
     pub(crate) fn write(self, value: T) {
         // SAFETY: `new`'s caller guaranteed the pointer is valid for a write.
         unsafe { self.0.as_ptr().write(value) }
+    }
+}
+
+impl<T: Handle> Out<*mut T> {
+    /// Hands `value` to C as a new handle, for [`free`] to free.
+    pub(crate) fn give(self, value: T) {
+        self.write(Box::into_raw(Box::new(value)));
     }
 }
 

@@ -2,7 +2,7 @@
 //! (a WebSocket client of a pose controller).
 
 use crate::app::BrpApp;
-use crate::boundary::{Failure, Out, call, guard, handle, text};
+use crate::boundary::{Failure, Handle, Out, call, free, handle, text};
 use crate::status::BrpStatus;
 use crate::string::into_c;
 use brp::pose::{ClientConfig, FrameEvent, FrameObserver, PoseClient, Target};
@@ -20,6 +20,12 @@ pub struct BrpPoseClient {
     /// the callback, which may read the stats meanwhile (so no lock may be
     /// held while stopping that reading the stats needs).
     client: PoseClient,
+}
+
+impl Handle for BrpPoseClient {
+    fn release(&self) {
+        self.client.stop();
+    }
 }
 
 /// A core error as a failure with `status`, keeping its code.
@@ -205,7 +211,7 @@ unsafe fn start(
         None => PoseClient::start(app.app(), config),
     };
     let client = started.map_err(|e| Failure::starting(&e, BrpStatus::Internal))?;
-    out.write(Box::into_raw(Box::new(BrpPoseClient { client })));
+    out.give(BrpPoseClient { client });
     Ok(())
 }
 
@@ -278,12 +284,6 @@ pub unsafe extern "C" fn brp_pose_client_stop(client: *const BrpPoseClient) -> B
 /// freed; it must not be used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn brp_pose_client_free(client: *mut BrpPoseClient) {
-    guard("brp_pose_client_free", (), || {
-        if !client.is_null() {
-            // SAFETY: the caller passes a handle made by
-            // `brp_pose_client_start`, once.
-            let client = unsafe { Box::from_raw(client) };
-            client.client.stop();
-        }
-    });
+    // SAFETY: guaranteed by the caller.
+    unsafe { free("brp_pose_client_free", client) }
 }

@@ -2,7 +2,7 @@
 //! over HTTP and WebSocket.
 
 use crate::app::BrpApp;
-use crate::boundary::{Failure, Out, call, guard, handle, text};
+use crate::boundary::{Failure, Handle, Out, call, free, handle, text};
 use crate::status::BrpStatus;
 use crate::string::into_c;
 use brp::server::{Server, ServerConfig};
@@ -17,6 +17,12 @@ use std::ffi::c_char;
 /// `brp_server_stop`.
 pub struct BrpServer {
     server: Server,
+}
+
+impl Handle for BrpServer {
+    fn release(&self) {
+        self.server.stop();
+    }
 }
 
 /// Starts a server on `app`'s world and writes its handle to
@@ -73,7 +79,7 @@ pub unsafe extern "C" fn brp_server_start(
         let config = ServerConfig::from_json(config).map_err(|e| Failure::config(&e))?;
         let server = Server::start(app.app(), config)
             .map_err(|e| Failure::starting(&e, BrpStatus::Internal))?;
-        out.write(Box::into_raw(Box::new(BrpServer { server })));
+        out.give(BrpServer { server });
         Ok(())
     })
 }
@@ -181,14 +187,8 @@ pub unsafe extern "C" fn brp_server_stop(server: *const BrpServer) -> BrpStatus 
 /// must not be used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn brp_server_free(server: *mut BrpServer) {
-    guard("brp_server_free", (), || {
-        if !server.is_null() {
-            // SAFETY: the caller passes a handle made by `brp_server_start`,
-            // once.
-            let server = unsafe { Box::from_raw(server) };
-            server.server.stop();
-        }
-    });
+    // SAFETY: guaranteed by the caller.
+    unsafe { free("brp_server_free", server) }
 }
 
 #[cfg(test)]

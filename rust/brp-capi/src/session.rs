@@ -1,7 +1,7 @@
 //! `brp_session`: one client's request-id scope on a world.
 
 use crate::app::BrpApp;
-use crate::boundary::{Failure, Out, call, guard, handle, text};
+use crate::boundary::{Failure, Handle, Out, call, free, handle, text};
 use crate::status::BrpStatus;
 use crate::string::into_c;
 use brp::NoResponse;
@@ -18,6 +18,12 @@ use std::time::Duration;
 /// called from any number of threads at once.
 pub struct BrpSession {
     session: brp::Session,
+}
+
+impl Handle for BrpSession {
+    fn release(&self) {
+        self.session.close();
+    }
 }
 
 /// Opens a session on `app`'s world and writes its handle to `*out_session`.
@@ -38,9 +44,9 @@ pub unsafe extern "C" fn brp_session_new(
     call("brp_session_new", || {
         // SAFETY: guaranteed by the caller.
         let (app, out) = unsafe { (handle(app, "app")?, Out::new(out_session, "out_session")?) };
-        out.write(Box::into_raw(Box::new(BrpSession {
+        out.give(BrpSession {
             session: app.app().session(),
-        })));
+        });
         Ok(())
     })
 }
@@ -62,13 +68,8 @@ pub unsafe extern "C" fn brp_session_new(
 /// must not be used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn brp_session_free(session: *mut BrpSession) {
-    guard("brp_session_free", (), || {
-        if !session.is_null() {
-            // SAFETY: the caller passes a handle made by `brp_session_new`, once.
-            let session = unsafe { Box::from_raw(session) };
-            session.session.close();
-        }
-    });
+    // SAFETY: guaranteed by the caller.
+    unsafe { free("brp_session_free", session) }
 }
 
 /// Answers one BRP request within the session and writes the response JSON

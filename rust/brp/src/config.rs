@@ -2,6 +2,7 @@
 
 use crate::error::{BrpError, BrpResult};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 /// Settings of a [`Host`](crate::Host), also accepted as JSON by the C and
 /// Python constructors, e.g. `{"components": ["Position"], "auto_declare": true}`.
@@ -89,18 +90,23 @@ impl Config {
 
     /// Parses the JSON form; an empty string or `null` is the default.
     pub fn from_json(text: &str) -> BrpResult<Self> {
-        if text.trim().is_empty() {
-            return Ok(Self::default());
-        }
-        let invalid = |e: &dyn std::fmt::Display| {
-            BrpError::invalid_params(format!("invalid app config: {e}"))
-        };
-        match serde_json::from_str(text).map_err(|e| invalid(&e))? {
-            serde_json::Value::Null => Ok(Self::default()),
-            object @ serde_json::Value::Object(_) => {
-                serde_json::from_value(object).map_err(|e| invalid(&e))
-            }
-            _ => Err(invalid(&"expected a JSON object")),
-        }
+        read_settings(text, "app config")
+    }
+}
+
+/// Reads settings `T` from their JSON form, as every config of libbrp is
+/// read (the app's, a server's, a pose client's): empty text or `null` is
+/// the default, an object is read with its unknown fields refused (as `T`
+/// says), anything else is refused; errors are -32602 naming `what`.
+pub fn read_settings<T: DeserializeOwned + Default>(text: &str, what: &str) -> BrpResult<T> {
+    let invalid =
+        |e: &dyn std::fmt::Display| BrpError::invalid_params(format!("invalid {what}: {e}"));
+    match text.trim() {
+        "" | "null" => Ok(T::default()),
+        object if object.starts_with('{') => serde_json::from_str(object).map_err(|e| invalid(&e)),
+        other => match serde_json::from_str::<serde::de::IgnoredAny>(other) {
+            Err(e) => Err(invalid(&e)),
+            Ok(_) => Err(invalid(&"expected a JSON object")),
+        },
     }
 }

@@ -56,7 +56,7 @@ pub mod server;
 pub mod pose;
 
 pub use bevy_app;
-pub use config::Config;
+pub use config::{Config, read_settings};
 pub use engine::WAIT_SLICE;
 pub use error::{BrpError, BrpResult, ErrorCode};
 pub use host::Host;

@@ -112,10 +112,7 @@ pub(super) struct Settings {
 impl ServerConfig {
     /// Parses the JSON form; an empty string or `null` is the default.
     pub fn from_json(text: &str) -> BrpResult<Self> {
-        match text.trim() {
-            "" | "null" => Ok(Self::default()),
-            text => serde_json::from_str(text).map_err(|e| invalid(&e)),
-        }
+        crate::config::read_settings(text, "server config")
     }
 
     /// The address to bind, once every setting is checked.

@@ -21,6 +21,44 @@ fn error_code(response: &Value) -> i64 {
 struct Health(f32);
 
 #[test]
+fn every_config_reads_its_json_alike() {
+    use brp::server::ServerConfig;
+    for text in ["", "  ", "null", " null "] {
+        assert_eq!(
+            brp::Config::from_json(text).unwrap(),
+            brp::Config::default()
+        );
+        assert_eq!(
+            ServerConfig::from_json(text).unwrap(),
+            ServerConfig::default()
+        );
+    }
+    for (text, says) in [
+        ("[1]", "expected a JSON object"),
+        ("7", "expected a JSON object"),
+        ("{\"nope\": 1}", "unknown field"),
+        ("{not json", "key must be a string"),
+    ] {
+        let app = brp::Config::from_json(text).unwrap_err();
+        let server = ServerConfig::from_json(text).unwrap_err();
+        assert!(
+            app.message.starts_with("invalid app config: "),
+            "{}",
+            app.message
+        );
+        assert!(
+            server.message.starts_with("invalid server config: "),
+            "{}",
+            server.message
+        );
+        assert!(
+            app.message.contains(says) && server.message.contains(says),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn receive_tells_a_timeout_from_a_closed_session() {
     let app = Host::new();
     let session = app.session();
