@@ -1,6 +1,7 @@
 //! The core's layers import only downward: a module may use `crate::<m>`
 //! only for modules declared before it in `src/lib.rs`, whose order is the
-//! layer order (docs/architecture.md).
+//! layer order; and the workspace's crates depend only on lower layers
+//! (docs/architecture.md).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -90,4 +91,90 @@ fn the_check_sees_an_upward_import() {
         ["engine", "app"]
     );
     assert!(uses("    // crate::app").is_empty());
+}
+
+/// The workspace's crates by layer, lowest first (docs/architecture.md):
+/// a crate may depend only on crates of lower layers.
+const CRATES: &[(&str, u8)] = &[
+    ("brp", 0),
+    ("brp-capi", 1),
+    ("brp-python", 1),
+    ("brp-ffi", 2),
+    ("brp-py", 2),
+    ("dance-game", 1),
+    ("dance-libbrp", 2),
+    ("dance-python", 2),
+];
+
+/// The names of the workspace crates `manifest` (a Cargo.toml) depends on,
+/// in any of its dependency tables.
+fn crate_uses(manifest: &str) -> Vec<String> {
+    let mut table = "";
+    let mut used = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            table = line;
+            continue;
+        }
+        if !table.ends_with("dependencies]") {
+            continue;
+        }
+        let name = line.split(['=', '.', ' ']).next().unwrap_or_default();
+        if CRATES.iter().any(|(known, _)| *known == name) {
+            used.push(name.to_owned());
+        }
+    }
+    used
+}
+
+/// The workspace members' manifests, from the root Cargo.toml.
+fn members(root: &Path) -> Vec<(String, String)> {
+    let workspace = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let list = workspace
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("members = ["))
+        .expect("a members list on one line");
+    list.trim_end_matches(']')
+        .split(',')
+        .map(|member| member.trim().trim_matches('"'))
+        .filter(|member| !member.is_empty())
+        .map(|member| {
+            let manifest = fs::read_to_string(root.join(member).join("Cargo.toml")).unwrap();
+            let name = (manifest.lines())
+                .find_map(|line| line.trim().strip_prefix("name = \""))
+                .map(|name| name.trim_end_matches('"').to_owned())
+                .expect("a package name");
+            (name, manifest)
+        })
+        .collect()
+}
+
+#[test]
+fn every_crate_depends_only_on_the_layers_below_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let level = |name: &str| {
+        (CRATES.iter())
+            .find(|(known, _)| *known == name)
+            .map(|c| c.1)
+    };
+    let mut wrong = Vec::new();
+    for (name, manifest) in members(&root) {
+        let Some(own) = level(&name) else {
+            wrong.push(format!("{name} is in no layer of CRATES"));
+            continue;
+        };
+        for used in crate_uses(&manifest) {
+            if level(&used).is_some_and(|theirs| theirs >= own) && used != name {
+                wrong.push(format!("{name} depends on {used}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_crate_check_sees_an_upward_dependency() {
+    let manifest = "[package]\nname = \"brp\"\n[dependencies]\nbrp-capi = { path = \"x\" }\n\
+                    serde = \"1\"\n[dev-dependencies]\nbrp-ffi.workspace = true\n";
+    assert_eq!(crate_uses(manifest), ["brp-capi", "brp-ffi"]);
 }
