@@ -440,6 +440,16 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        // `writev` on a socket the client reset raises SIGPIPE, which kills
+        // a host process (C, C++) that does not ignore it: `sendmsg` with
+        // MSG_NOSIGNAL instead, as std's own `write` does.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        return self.write_with(cx, |stream| {
+            stream.try_io(tokio::io::Interest::WRITABLE, || {
+                socket2::SockRef::from(stream).send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
+            })
+        });
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
         self.write_with(cx, |stream| stream.try_write_vectored(bufs))
     }
 

@@ -150,6 +150,9 @@ impl Backlog {
     fn queue(&self, queue: &mpsc::Sender<Queued>, answer: Response, refusal: bool) {
         let bytes = size(&answer);
         let queued = self.max_answers - queue.capacity();
+        // Counted before it is queued: the writer may take it (and uncount
+        // it) at once.
+        let total = self.bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
         let fits = queue
             .try_send(Queued {
                 answer,
@@ -157,14 +160,13 @@ impl Backlog {
                 bytes,
             })
             .is_ok();
-        let total = self.bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        if !fits {
+            self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+        }
         // One answer, however large, may always wait.
         let over = total > self.max_bytes && queued > 0;
         if (!fits || over) && !self.overflowed.swap(true, Ordering::SeqCst) {
             self.notify.notify_waiters();
-        }
-        if !fits {
-            self.bytes.fetch_sub(bytes, Ordering::AcqRel);
         }
     }
 }

@@ -665,3 +665,44 @@ fn a_close_frame_is_answered_and_protocol_errors_close_with_their_codes() {
     raw.write(&[0x81, 0x02, b'h', b'i']); // not masked
     assert_eq!(raw.close_code(), 1002);
 }
+
+#[test]
+fn a_client_that_resets_mid_answer_does_not_kill_a_process_that_keeps_sigpipe() {
+    // In a process of its own with SIGPIPE's default action (death), as a C
+    // or C++ host has it: this test, run again.
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "server_abuse::reset_mid_answer", "--ignored"])
+        .env("BRP_RESET_MID_ANSWER", "1")
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+#[ignore = "run by a_client_that_resets_mid_answer_does_not_kill_a_process_that_keeps_sigpipe"]
+fn reset_mid_answer() {
+    if std::env::var_os("BRP_RESET_MID_ANSWER").is_none() {
+        return;
+    }
+    // SAFETY: restores the default action of one signal, before any thread
+    // of this process's server starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let host = Host::new();
+    let server = serve(&host, json!({}));
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{PING}",
+        PING.len()
+    );
+    for _ in 0..50 {
+        let mut stream = TcpStream::connect(server.address()).unwrap();
+        stream.write_all(request.repeat(8).as_bytes()).unwrap();
+        // The first answer meets a closed socket, which answers with a
+        // reset; the next write meets the reset.
+        stream.shutdown(Shutdown::Both).unwrap();
+    }
+    eventually(
+        || server.stats().open_connections == 0,
+        "every reset noticed",
+    );
+    assert_eq!(post(&server, PING, &[]).status, 200, "alive");
+}
