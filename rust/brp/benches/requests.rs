@@ -14,6 +14,8 @@
 //! `BRP_BENCH_QUICK=1` shortens warm-up and measurement (used by
 //! `scripts/bench`).
 
+mod common;
+
 use brp::Host;
 use brp::pose::{Frame, Landmark, PoseLandmarks, Target, push_frame};
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -345,19 +347,9 @@ fn pose(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    let c = Criterion::default();
-    if std::env::var_os("BRP_BENCH_QUICK").is_some() {
-        c.warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2))
-    } else {
-        c
-    }
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::config();
     targets = ping, get, insert, mutate, query, query_changes, poll_wake, pose
 }
 criterion_main!(benches);

@@ -7,12 +7,13 @@
 //! hand-written HTTP/1.1 client and tungstenite's WebSocket client, both
 //! with `TCP_NODELAY`. `BRP_BENCH_QUICK=1` shortens warm-up and measurement.
 
+mod common;
+
 use brp::Host;
 use brp::server::{Server, ServerConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
 use tokio_tungstenite::tungstenite::{self, Message, WebSocket};
 
 const GET: &str =
@@ -165,19 +166,9 @@ fn watch_round_trip(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    let c = Criterion::default();
-    if std::env::var_os("BRP_BENCH_QUICK").is_some() {
-        c.warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2))
-    } else {
-        c
-    }
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::config();
     targets = get, watch_round_trip
 }
 criterion_main!(benches);
