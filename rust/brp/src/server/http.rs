@@ -110,7 +110,7 @@ async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let origin = match admit(&request, &shared) {
         Ok(origin) => origin,
-        Err(refused) => return Ok(refused.response()),
+        Err(refused) => return Ok(closing(refused.response())),
     };
     let mut response = answer(request, &shared, &link, &upgrade, busy).await;
     if let Some(origin) = origin
@@ -169,7 +169,7 @@ async fn answer(
         let mut response = plain(StatusCode::UNAUTHORIZED, "missing or wrong bearer token\n");
         (response.headers_mut())
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return response;
+        return closing(response);
     }
     if wants_websocket(&request) {
         return match websocket_accept(&request) {
@@ -178,7 +178,7 @@ async fn answer(
                     Some(hyper::upgrade::on(&mut request));
                 switching(accept)
             }
-            Err(refused) => refused.response(),
+            Err(refused) => closing(refused.response()),
         };
     }
     if request.method() != Method::POST {
@@ -187,7 +187,7 @@ async fn answer(
             "POST a BRP request, or upgrade to a WebSocket\n",
         );
         (response.headers_mut()).insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+        return closing(response);
     }
     let body = match read_body(request.into_body(), shared).await {
         Ok(body) => body,
@@ -278,8 +278,8 @@ async fn read_body(body: Incoming, shared: &Shared) -> Result<(Vec<u8>, Charge),
     }
 }
 
-/// `response`, after which the connection closes (its request's body was
-/// not read to its end).
+/// `response`, after which the connection closes: its request's body was
+/// not read to its end, so nothing after it on the connection can be read.
 fn closing(mut response: Response<Body>) -> Response<Body> {
     (response.headers_mut()).insert(header::CONNECTION, HeaderValue::from_static("close"));
     response

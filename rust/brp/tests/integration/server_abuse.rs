@@ -144,7 +144,14 @@ fn a_page_of_another_origin_is_refused_before_anything_runs() {
         assert!(reply.text().contains("allowed_origins"), "{}", reply.text());
     }
     assert_eq!(entities(&host), 0, "nothing ran");
-    assert_eq!(server.stats().forbidden, 3);
+    // The body is left unread: the refusal closes the connection, so a
+    // client that keeps it alive does not write into a closed one.
+    let mut kept = Http::connect(&server);
+    kept.send("POST", SPAWN, &[("Origin", "http://evil.example")]);
+    let refused = kept.reply();
+    assert_eq!(refused.header("connection"), Some("close"));
+    assert!(kept.closed());
+    assert_eq!(server.stats().forbidden, 4);
     let own = format!("http://{}", server.address());
     let reply = post(&server, PING, &[("Origin", &own)]);
     assert_eq!(reply.status, 200);
