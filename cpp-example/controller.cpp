@@ -4,7 +4,7 @@
 // printing every exchange. Exits 0 when every request succeeded.
 //
 // With `--pose-url ws://HOST:PORT --frames N` it instead streams poses from
-// a pose controller (e.g. `python -m brp.controller`): it starts a pose
+// a pose controller (e.g. `python -m brp.tools.controller`): it starts a pose
 // client (counting applied frames in its per-frame callback), waits on POLLs
 // of PoseLandmarks until N poses were applied (or 60 seconds passed), then
 // prints the newest landmarks and the client's statistics. Exits 0 when N

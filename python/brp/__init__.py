@@ -7,8 +7,10 @@ Protocol requests, in-process.
 >>> app.get(player, ["Position"])
 {'Position': {'x': 1.0}}
 
-The names below load on first use, so ``import brp.controller`` (the pure
-Python reference controller) does not need the native module.
+The names below load on first use, so ``import brp.tools.controller`` (the
+pure Python reference controller) does not need the native module. The
+tools (the controller, the demo, the command line) are the subpackage
+:mod:`brp.tools`; ``brp.controller`` is the controller under its former name.
 """
 
 from __future__ import annotations
@@ -75,8 +77,8 @@ else:
         else:
             home = _HOMES.get(name)
             # Exceptions are capitalised; other names (submodules such as
-            # ``controller``) are left to the import system, so that
-            # ``from brp import controller`` does not load the native module.
+            # ``tools`` and ``controller``) are left to the import system, so
+            # that ``from brp import tools`` does not load the native module.
             if home is None and name[:1].isupper() and name in _exceptions():
                 home = "brp.errors"
             if home is None:

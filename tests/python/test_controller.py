@@ -19,8 +19,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from brp._detection import detection_generated as fb
-from brp.controller import (
+from brp.tools._detection import detection_generated as fb
+from brp.tools.controller import (
     LANDMARK_COUNT,
     Controller,
     Landmark,

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from brp import _skeleton
-from brp._skeleton import POSE_CONNECTIONS, draw_grid, drawn_points, grid_size, render_svg
-from brp.demo import LiveScreen, frame_lines, people_in_view, use_plain
+from brp.tools import skeleton
+from brp.tools.demo import LiveScreen, frame_lines, people_in_view, use_plain
+from brp.tools.skeleton import POSE_CONNECTIONS, draw_grid, drawn_points, grid_size, render_svg
 
 DEADLINE = 20.0  # seconds; only to stop a hung test
 SVG = "{http://www.w3.org/2000/svg}"
@@ -48,9 +48,10 @@ def test_the_connections_are_mediapipes() -> None:
     assert all(0 <= a < 33 and 0 <= b < 33 and a != b for a, b in POSE_CONNECTIONS)
     for bone in [(11, 12), (11, 23), (23, 25), (25, 27), (27, 29), (29, 31), (15, 21), (9, 10)]:
         assert bone in POSE_CONNECTIONS
-    source = Path(_skeleton.__file__).parent
-    mentions = [path.name for path in source.glob("*.py") if "(27, 31)" in path.read_text("utf-8")]
-    assert mentions == ["_skeleton.py"], "written once"
+    package = Path(skeleton.__file__).parents[1]
+    sources = package.rglob("*.py")
+    mentions = [path.name for path in sources if "(27, 31)" in path.read_text("utf-8")]
+    assert mentions == ["skeleton.py"], "written once"
 
 
 def test_only_sure_landmarks_are_drawn() -> None:
@@ -80,9 +81,9 @@ def test_bones_take_the_character_of_their_direction() -> None:
     arm = {grid.rows[row][column] for row in range(3, 6) for column in range(1, 5)} - {" "}
     assert arm == {"/"}
     assert grid.rows[6][0] == "o"
-    assert _skeleton.bone_char(4, 0) == "-" and _skeleton.bone_char(0, 3) == "|"
-    assert _skeleton.bone_char(4, 2) == "\\" and _skeleton.bone_char(-4, 2) == "/"
-    assert _skeleton.bone_char(4, -2) == "/"
+    assert skeleton.bone_char(4, 0) == "-" and skeleton.bone_char(0, 3) == "|"
+    assert skeleton.bone_char(4, 2) == "\\" and skeleton.bone_char(-4, 2) == "/"
+    assert skeleton.bone_char(4, -2) == "/"
 
 
 def test_several_people_are_drawn_together_each_its_own() -> None:
@@ -317,6 +318,7 @@ runpy.run_module({run!r}, run_name="__main__", alter_sys=True)
         ("brp", ["brp", "demo"]),
         ("brp", ["brp", "controller", "--port", "0"]),
         ("brp.controller", ["brp.controller", "--port", "0"]),
+        ("brp.tools.controller", ["brp.tools.controller", "--port", "0"]),
     ],
 )
 def test_without_the_controller_extra_it_says_how_to_install_it(

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 import brp
-from brp.controller import Controller, Landmark, Pose, encode
+from brp.tools.controller import Controller, Landmark, Pose, encode
 
 DEADLINE = 20.0  # seconds; only to stop a hung test
 
@@ -416,11 +416,37 @@ def test_cli_refuses_bad_arguments(args: list[str]) -> None:
     assert result.returncode != 0
 
 
-@pytest.mark.parametrize("statement", ["import brp.controller", "from brp import controller"])
+@pytest.mark.parametrize(
+    "statement",
+    ["import brp.controller", "from brp import controller", "import brp.tools.controller"],
+)
 def test_the_controller_imports_without_the_native_module(statement: str) -> None:
     code = f"import sys; {statement}; assert 'brp._native' not in sys.modules"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=DEADLINE)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_controllers_former_name_is_the_same_module() -> None:
+    import brp.controller
+    import brp.tools.controller
+    from brp import controller
+    from brp.controller import Controller as Former
+
+    assert brp.controller is brp.tools.controller is controller
+    assert Former is Controller
+
+
+@pytest.mark.parametrize("module", ["brp.controller", "brp.tools.controller"])
+def test_the_controller_runs_under_either_name(module: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE * 3,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: python -m {module} ") and "--fps" in result.stdout
 
 
 def test_public_names_load_on_first_use() -> None:
@@ -458,10 +484,29 @@ def test_star_import_gives_the_public_names() -> None:
     assert set(namespace) - {"__builtins__"} == set(brp.__all__)
 
 
+BINDING_ONLY = """
+import sys
+import brp, brp.errors
+for name in brp.__all__:
+    getattr(brp, name)
+with brp.App() as app:
+    app.ping()
+tools = [name for name in sys.modules if name.startswith(("brp.tools", "brp.controller"))]
+assert not tools, tools
+"""
+
+
+def test_the_binding_loads_none_of_the_tools() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", BINDING_ONLY], capture_output=True, text=True, timeout=DEADLINE
+    )
+    assert result.returncode == 0, result.stderr
+
+
 DROP_WHILE_CALLBACKS_RUN = """
 import asyncio, json, sys, threading, time
 import brp
-from brp.controller import Controller
+from brp.tools.controller import Controller
 
 async def main():
     app = brp.App()
@@ -511,7 +556,7 @@ def test_dropping_a_client_whose_poses_run_callbacks_does_not_hang() -> None:
 STOP_WHILE_ON_FRAME_READS_STATS = """
 import asyncio, os, sys, threading, time
 import brp
-from brp.controller import Controller
+from brp.tools.controller import Controller
 
 WAIT = 20  # seconds; only to stop a hang
 

@@ -14,7 +14,7 @@ import pytest
 from test_pose import serving, wait_for
 
 import brp
-from brp.controller import (
+from brp.tools.controller import (
     Controller,
     EmptyStyle,
     Pose,

@@ -28,8 +28,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import brp
-from brp import _skeleton
-from brp.controller import Controller, Source, SyntheticSource, default_empty_style, default_fps
+from brp.tools import skeleton
+from brp.tools.controller import (
+    Controller,
+    Source,
+    SyntheticSource,
+    default_empty_style,
+    default_fps,
+)
 
 #: The landmarks shown: MediaPipe's nose and wrists.
 SHOWN = {"nose": 0, "left wrist": 15, "right wrist": 16}
@@ -106,7 +112,7 @@ def legend_line(people: Sequence[Person], width: int, *, color: bool) -> str:
             break
         used += needed
         if color:
-            code = _skeleton.TERMINAL_COLORS[owner % len(_skeleton.TERMINAL_COLORS)]
+            code = skeleton.TERMINAL_COLORS[owner % len(skeleton.TERMINAL_COLORS)]
             item = f"\x1b[{code}m{item}\x1b[0m"
         parts.append(item)
     return "  ".join(parts)
@@ -126,7 +132,7 @@ def frame_lines(
     lines, none wider than ``columns`` characters (default ``width``; not
     counting colours)."""
     columns = width if columns is None else max(width, columns)
-    grid = _skeleton.draw_grid([pose["landmarks"] for _, pose in people], width, height)
+    grid = skeleton.draw_grid([pose["landmarks"] for _, pose in people], width, height)
     lines = grid.colored() if color else grid.text()
     stats_text = "" if stats is None else stats_line(stats)
     return [*lines, legend_line(people, columns, color=color), stats_text[:columns]]
@@ -183,7 +189,7 @@ async def show_live(app: brp.App, client: brp.PoseClient, out: TextIO) -> None:
     columns, rows = shutil.get_terminal_size()
     # The grid leaves room for the banner above, the legend and the
     # statistics beneath, and the cursor's line.
-    width, height = _skeleton.grid_size(columns - 1, rows - 4)
+    width, height = skeleton.grid_size(columns - 1, rows - 4)
     color = not os.environ.get("NO_COLOR")
     people: list[Person] = []
     changed = asyncio.Event()
@@ -229,7 +235,7 @@ async def take_snapshot(app: brp.App, path: Path) -> list[Person]:
             names = [name for name, _ in people]
             sequence = people[0][1].get("sequence")
             title = f"libbrp demo: {', '.join(names)} (pose #{sequence})"
-            svg = _skeleton.render_svg(
+            svg = skeleton.render_svg(
                 [pose["landmarks"] for _, pose in people],
                 names=names,
                 width=SNAPSHOT_SIZE[0],
