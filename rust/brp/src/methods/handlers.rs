@@ -13,6 +13,7 @@ use crate::world::value::{self, Bundle, Form};
 use crate::world::{self, Ecs};
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::{ChildOf, Children};
+use bevy_ecs::world::EntityRef;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -168,17 +169,33 @@ pub(crate) fn reparent(host: &mut Ecs, ctx: &mut Context, params: &Params) -> Br
             ));
         }
     };
-    if let Some(parent) = parent {
-        check_parent(host, ctx.form, Some(entity), parent)?;
-    }
-    ctx.write(host, &[entity], |host| {
-        let mut entity_mut = host.world.entity_mut(entity);
-        match parent {
-            Some(parent) => entity_mut.insert(ChildOf(parent)),
-            None => entity_mut.remove::<ChildOf>(),
-        };
-    });
+    reparent_all(host, ctx, &[entity], parent)?;
     ok()
+}
+
+/// Makes each of `entities` a child of `parent` (a root for `None`), once
+/// the whole new hierarchy is checked: on failure nothing changes.
+pub(crate) fn reparent_all(
+    host: &mut Ecs,
+    ctx: &mut Context,
+    entities: &[Entity],
+    parent: Option<Entity>,
+) -> BrpResult<()> {
+    if let Some(parent) = parent {
+        for &entity in entities {
+            check_parent(host, ctx.form, Some(entity), parent)?;
+        }
+    }
+    ctx.write(host, entities, |host| {
+        for &entity in entities {
+            let mut entity_mut = host.world.entity_mut(entity);
+            match parent {
+                Some(parent) => entity_mut.insert(ChildOf(parent)),
+                None => entity_mut.remove::<ChildOf>(),
+            };
+        }
+    });
+    Ok(())
 }
 
 /// The entity `params.entity` names.
@@ -354,15 +371,7 @@ pub(crate) fn remove_resource(host: &mut Ecs, _: &mut Context, params: &Params) 
 /// LIST_RESOURCES: `{}` → `{"resources": [path]}`, the reflected resources
 /// the world holds, sorted.
 pub(crate) fn list_resources(host: &mut Ecs, _: &mut Context, _: &Params) -> BrpResult<Body> {
-    let mut resources: Vec<&str> = host
-        .names
-        .list()
-        .filter(|(resource, _, kind)| {
-            *kind == NameKind::Resource && host.resource_entity(resource).is_some()
-        })
-        .map(|(resource, _, _)| &*resource.path)
-        .collect();
-    resources.sort_unstable();
+    let resources = resource_names(host, true);
     #[derive(Serialize)]
     struct Answer<'a> {
         resources: Vec<&'a str>,
@@ -405,14 +414,32 @@ pub(crate) fn list(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpRes
         return body(&Answer { components });
     };
     let entity = host.entity_at(ctx.form, id, "params.entity")?;
-    let mut components: Vec<&str> = host
-        .names
-        .list()
+    body(&Answer {
+        components: names_on(host, entity),
+    })
+}
+
+/// The full names of the components `entity` has, sorted.
+pub(crate) fn names_on<'a>(host: &'a Ecs, entity: EntityRef<'_>) -> Vec<&'a str> {
+    let mut names: Vec<&str> = (host.names.list())
         .filter(|(component, _, _)| entity.contains_id(component.id))
         .map(|(component, _, _)| &*component.path)
         .collect();
-    components.sort_unstable();
-    body(&Answer { components })
+    names.sort_unstable();
+    names
+}
+
+/// The reflected resource types, sorted: only those the world holds when
+/// `held`, else every one.
+pub(crate) fn resource_names(host: &Ecs, held: bool) -> Vec<&str> {
+    let mut names: Vec<&str> = (host.names.list())
+        .filter(|(resource, _, kind)| {
+            *kind == NameKind::Resource && (!held || host.resource_entity(resource).is_some())
+        })
+        .map(|(resource, _, _)| &*resource.path)
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 /// MUTATE: `{entity, component, path, value}` or `{resource, path, value}`

@@ -21,7 +21,6 @@ use crate::world::query::{QuerySpec, Selected};
 use crate::world::value::Form;
 use crate::world::{self, Ecs};
 use bevy_ecs::entity::Entity;
-use bevy_ecs::hierarchy::ChildOf;
 use serde_json::{Map, Value};
 
 const fn row(
@@ -506,49 +505,32 @@ fn reparent(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Bod
         Some(parent) => Some(host.entity_at(ctx.form, parent, "params.parent")?.id()),
         None => None,
     };
-    if let Some(parent) = parent {
-        for &entity in &entities {
-            handlers::check_parent(host, ctx.form, Some(entity), parent)?;
-        }
-    }
-    ctx.write(host, &entities, |host| {
-        for &entity in &entities {
-            let mut entity_mut = host.world.entity_mut(entity);
-            match parent {
-                Some(parent) => entity_mut.insert(ChildOf(parent)),
-                None => entity_mut.remove::<ChildOf>(),
-            };
-        }
-    });
+    handlers::reparent_all(host, ctx, &entities, parent)?;
     null()
 }
 
 /// world.list_components: `{entity}` → the full names of the components
 /// the entity has; `{}` → every component name the world knows. Sorted.
 fn list_components(host: &mut Ecs, ctx: &mut Context, params: &Params) -> BrpResult<Body> {
-    let entity = match params.get("entity") {
-        Some(id) => Some(host.entity_at(ctx.form, id, "params.entity")?),
-        None => None,
-    };
-    let mut names: Vec<&str> = (host.names.list())
-        .filter(|(component, _, kind)| match entity {
-            Some(entity) => entity.contains_id(component.id),
-            None => *kind != NameKind::Resource,
-        })
-        .map(|(component, _, _)| &*component.path)
-        .collect();
-    names.sort_unstable();
-    body(&names)
+    match params.get("entity") {
+        Some(id) => {
+            let entity = host.entity_at(ctx.form, id, "params.entity")?;
+            body(&handlers::names_on(host, entity))
+        }
+        None => {
+            let mut names: Vec<&str> = (host.names.list())
+                .filter(|(_, _, kind)| *kind != NameKind::Resource)
+                .map(|(component, _, _)| &*component.path)
+                .collect();
+            names.sort_unstable();
+            body(&names)
+        }
+    }
 }
 
 /// world.list_resources: every reflected resource type, held or not, sorted.
 fn list_resources(host: &mut Ecs, _: &mut Context, _: &Params) -> BrpResult<Body> {
-    let mut names: Vec<&str> = (host.names.list())
-        .filter(|(_, _, kind)| *kind == NameKind::Resource)
-        .map(|(component, _, _)| &*component.path)
-        .collect();
-    names.sort_unstable();
-    body(&names)
+    body(&handlers::resource_names(host, false))
 }
 
 /// registry.schema: `{with_crates, without_crates, type_limit}` → `{type
