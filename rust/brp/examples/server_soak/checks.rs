@@ -18,11 +18,11 @@ pub(crate) fn judge(report: &Report, limits: &Limits) -> Vec<String> {
         }
     };
     let t = &report.tally;
+    let problems = t.problem_count();
     fail(
-        t.problem_count > 0,
+        problems > 0,
         format!(
-            "{} wrong answers or abusive connections not closed in time",
-            t.problem_count
+            "{problems} wrong answers or abusive connections not closed in time (problems above)"
         ),
     );
     fail(report.panics > 0, format!("{} panics", report.panics));

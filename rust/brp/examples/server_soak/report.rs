@@ -69,8 +69,11 @@ impl Report {
             ),
             None => println!("memory          no samples"),
         }
-        for problem in &t.problems {
-            println!("problem         {problem}");
+        for (kind, count, shown) in t.problems() {
+            println!("problems        {kind}: {count}");
+            for problem in shown {
+                println!("  {problem}");
+            }
         }
         if self.failures.is_empty() {
             println!("result          OK");

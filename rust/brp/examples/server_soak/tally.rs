@@ -12,8 +12,8 @@ pub(crate) static ANSWERS: AtomicU64 = AtomicU64::new(0);
 /// Problems found so far, for the progress line.
 pub(crate) static PROBLEMS: AtomicU64 = AtomicU64::new(0);
 
-/// How many problems are printed in full (all are counted).
-const SHOWN: usize = 30;
+/// How many problems of each kind are printed in full (all are counted).
+const SHOWN: usize = 5;
 
 /// Counts and problems, by client kind.
 #[derive(Default)]
@@ -22,9 +22,8 @@ pub(crate) struct Tally {
     counts: BTreeMap<(&'static str, &'static str), u64>,
     /// `(kind, what)` → the longest it took.
     longest: BTreeMap<(&'static str, &'static str), Duration>,
-    /// The first problems, in full.
-    pub(crate) problems: Vec<String>,
-    pub(crate) problem_count: u64,
+    /// Problems by kind: how many, and the first few in full.
+    problems: BTreeMap<&'static str, (u64, Vec<String>)>,
 }
 
 impl Tally {
@@ -68,10 +67,21 @@ impl Tally {
     /// Notes a problem of client `kind`.
     pub(crate) fn problem(&mut self, kind: &'static str, what: String) {
         PROBLEMS.fetch_add(1, Ordering::Relaxed);
-        self.problem_count += 1;
-        if self.problems.len() < SHOWN {
-            self.problems.push(format!("{kind}: {what}"));
+        let (count, shown) = self.problems.entry(kind).or_default();
+        *count += 1;
+        if shown.len() < SHOWN {
+            shown.push(what);
         }
+    }
+
+    /// How many problems were noted.
+    pub(crate) fn problem_count(&self) -> u64 {
+        self.problems.values().map(|(count, _)| count).sum()
+    }
+
+    /// Problems by kind: how many, and the first few.
+    pub(crate) fn problems(&self) -> impl Iterator<Item = (&'static str, u64, &[String])> {
+        (self.problems.iter()).map(|(kind, (count, shown))| (*kind, *count, shown.as_slice()))
     }
 
     /// Notes when the server closed an abusive connection of `kind`:
@@ -98,9 +108,12 @@ impl Tally {
             let longest = self.longest.entry(key).or_default();
             *longest = (*longest).max(took);
         }
-        self.problem_count += other.problem_count;
-        let room = SHOWN.saturating_sub(self.problems.len());
-        self.problems.extend(other.problems.into_iter().take(room));
+        for (kind, (count, shown)) in other.problems {
+            let (total, kept) = self.problems.entry(kind).or_default();
+            *total += count;
+            let room = SHOWN.saturating_sub(kept.len());
+            kept.extend(shown.into_iter().take(room));
+        }
     }
 
     /// The kinds counted, in order.

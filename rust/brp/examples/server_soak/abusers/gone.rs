@@ -235,14 +235,12 @@ pub(super) async fn never_reader(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
         return tally.count(NEVER_READER, "refused (max_connections)");
     };
     let queries = rng.chance(50);
-    tally.count(
-        NEVER_READER,
-        if queries {
-            "floods of QUERYs"
-        } else {
-            "floods of PINGs and pings"
-        },
-    );
+    let flood = if queries {
+        "floods of QUERYs"
+    } else {
+        "floods of PINGs and pings"
+    };
+    tally.count(NEVER_READER, flood);
     let since = Instant::now();
     let until = tokio::time::Instant::from_std(since + FLOOD_BOUND);
     for id in 1.. {
@@ -259,7 +257,11 @@ pub(super) async fn never_reader(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
                 tally.closed(NEVER_READER, Some(since.elapsed()), FLOOD_BOUND);
                 return tally.add(NEVER_READER, "messages sent before the disconnect", id - 1);
             }
-            Err(_) => return tally.closed(NEVER_READER, None, FLOOD_BOUND),
+            Err(_) => {
+                let what =
+                    format!("{flood}: still open after {FLOOD_BOUND:?}, sending message {id}");
+                return tally.problem(NEVER_READER, what);
+            }
         }
     }
 }
