@@ -42,7 +42,7 @@ use scene::Census;
 use settings::{Limits, Stats};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::task::JoinSet;
@@ -157,7 +157,8 @@ fn soak(args: &Args) -> Result<Report, String> {
     let started = Instant::now();
     let deadline = started + run;
     let ctx = Arc::new(Ctx::new(server.address(), limits, fixed, deadline));
-    let writer = scene::writer(&host, deadline, args.seed);
+    let stop_writer = Arc::new(AtomicBool::new(false));
+    let writer = scene::writer(&host, Arc::clone(&stop_writer), args.seed);
     let mut census = Census::new(&host, clients::owned_max() + abusers::owned_max());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -189,6 +190,7 @@ fn soak(args: &Args) -> Result<Report, String> {
     };
     drop(runtime);
     let elapsed = started.elapsed();
+    stop_writer.store(true, Ordering::Relaxed);
     let mut tally = ctx.take_tally();
     match writer.join() {
         Ok(writes) => tally.merge(writes),

@@ -7,8 +7,10 @@ use crate::ctx::Rng;
 use crate::tally::Tally;
 use brp::Host;
 use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The dynamic components: `Fixed` on the scene's unchanging entities,
 /// `Churn` on the writer's, `Owned` on the clients' own, and `Never`,
@@ -114,18 +116,19 @@ fn spawn_churn(k: u64) -> String {
     json!({"id": 1, "request": "SPAWN", "params": {"components": components}}).to_string()
 }
 
-/// Starts the writer: until `deadline`, [`WRITES_PER_MS`] requests a
-/// millisecond on the `Churn` entities, which only it touches, so each
-/// must succeed. Returns its tally.
-pub(crate) fn writer(host: &Host, deadline: Instant, seed: u64) -> JoinHandle<Tally> {
+/// Starts the writer: [`WRITES_PER_MS`] requests a millisecond on the
+/// `Churn` entities, which only it touches, so each must succeed; until
+/// `stop` is set, once the clients are done (a POLL parked at the
+/// deadline is still woken). Returns its tally.
+pub(crate) fn writer(host: &Host, stop: Arc<AtomicBool>, seed: u64) -> JoinHandle<Tally> {
     let host = host.clone();
     std::thread::Builder::new()
         .name(WRITER.into())
-        .spawn(move || write(&host, deadline, seed))
+        .spawn(move || write(&host, &stop, seed))
         .expect("start the writer")
 }
 
-fn write(host: &Host, deadline: Instant, seed: u64) -> Tally {
+fn write(host: &Host, stop: &AtomicBool, seed: u64) -> Tally {
     let mut rng = Rng::new(seed);
     let mut tally = Tally::default();
     let query =
@@ -138,7 +141,7 @@ fn write(host: &Host, deadline: Instant, seed: u64) -> Tally {
     .filter_map(|row| Some(row["id"].as_str()?.to_owned()))
     .collect();
     let mut next = CHURN_MIN as u64;
-    while Instant::now() < deadline {
+    while !stop.load(Ordering::Relaxed) {
         for _ in 0..WRITES_PER_MS {
             let roll = rng.below(100);
             let (what, text) = if (roll < 20 && live.len() < CHURN_MAX) || live.len() <= CHURN_MIN {

@@ -29,12 +29,15 @@ const MAX_LINE: u64 = 8 << 10;
 const MAX_HEADERS: usize = 64;
 const MAX_BODY: usize = 4 << 20;
 
-/// Opens a connection to the server, counted in [`CONNECTS`]; with
-/// `receive_buffer`, the socket's receive buffer is made that small first.
-pub(crate) async fn connect(ctx: &Ctx, receive_buffer: Option<u32>) -> io::Result<TcpStream> {
+/// The receive buffer of a client that reads nothing.
+const SMALL_BUFFER: u32 = 4096;
+
+/// Opens a connection to the server, counted in [`CONNECTS`]; `small`
+/// gives it a small receive buffer, which fills quickly.
+pub(crate) async fn connect(ctx: &Ctx, small: bool) -> io::Result<TcpStream> {
     let socket = TcpSocket::new_v4()?;
-    if let Some(size) = receive_buffer {
-        socket.set_recv_buffer_size(size)?;
+    if small {
+        socket.set_recv_buffer_size(SMALL_BUFFER)?;
     }
     let stream = socket.connect(ctx.address).await?;
     CONNECTS.fetch_add(1, Ordering::Relaxed);
@@ -146,7 +149,7 @@ pub(crate) struct Http {
 impl Http {
     /// Connects to the server.
     pub(crate) async fn open(ctx: &Ctx) -> io::Result<Self> {
-        Ok(Self::on(connect(ctx, None).await?, ctx.host()))
+        Ok(Self::on(connect(ctx, false).await?, ctx.host()))
     }
 
     /// HTTP over `stream`, with `host` as the `Host` header.
@@ -319,16 +322,14 @@ pub(crate) enum NoSocket {
 }
 
 /// Upgrades a new connection to a WebSocket, with the token and `extra`
-/// headers (which replace those of the same name); with `receive_buffer`,
-/// the socket's receive buffer is that small.
+/// headers (which replace those of the same name); `small` as in
+/// [`connect`].
 pub(crate) async fn websocket(
     ctx: &Ctx,
     extra: &[(&'static str, &str)],
-    receive_buffer: Option<u32>,
+    small: bool,
 ) -> Result<Socket, NoSocket> {
-    let stream = connect(ctx, receive_buffer)
-        .await
-        .map_err(|_| NoSocket::Closed)?;
+    let stream = connect(ctx, small).await.map_err(|_| NoSocket::Closed)?;
     let mut request = format!("ws://{}/", ctx.address)
         .into_client_request()
         .map_err(|_| NoSocket::Closed)?;

@@ -8,7 +8,7 @@ use crate::ctx::{Ctx, Rng};
 use crate::scene::{NAME, bits, wrap};
 use crate::settings::bound;
 use crate::tally::Tally;
-use crate::wire::{Http, closed, connect, frame_head, message, post_text, websocket};
+use crate::wire::{Ended, Http, closed, connect, frame_head, message, post_text, websocket};
 use futures_util::SinkExt;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -26,8 +26,12 @@ fn notice() -> Duration {
 }
 
 /// How long a WebSocket that never reads may flood the server before it
-/// must be disconnected.
+/// must be disconnected ...
 const FLOOD_BOUND: Duration = Duration::from_secs(10);
+
+/// ... and how long one of its sends may wait before it takes the server
+/// to have stopped reading.
+const STALL: Duration = Duration::from_secs(1);
 
 fn seed(id: u64, request: &str, params: Value) -> String {
     json!({"id": id, "request": request, "params": params}).to_string()
@@ -161,7 +165,7 @@ pub(super) async fn vanisher(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
     .to_string();
     let what = match rng.below(5) {
         0 => {
-            let Ok(mut stream) = connect(ctx, None).await else {
+            let Ok(mut stream) = connect(ctx, false).await else {
                 return;
             };
             let text = post_text(&ctx.host(), &" ".repeat(500), &[]);
@@ -182,7 +186,7 @@ pub(super) async fn vanisher(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
             "reset under a parked POLL"
         }
         2 => {
-            let Ok(mut socket) = websocket(ctx, &[], None).await else {
+            let Ok(mut socket) = websocket(ctx, &[], false).await else {
                 return;
             };
             let never = seed(1, "POLL", json!({"data": {"components": ["Never"]}}));
@@ -204,7 +208,7 @@ pub(super) async fn vanisher(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
             "gone with requests in flight"
         }
         3 => {
-            let Ok(mut socket) = websocket(ctx, &[], None).await else {
+            let Ok(mut socket) = websocket(ctx, &[], false).await else {
                 return;
             };
             let mut frame = frame_head(1, 500);
@@ -228,10 +232,12 @@ pub(super) async fn vanisher(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
 
 /// A WebSocket that sends and never reads, flooding QUERYs (large
 /// answers) or PINGs and pings (small ones) over a socket with a small
-/// receive buffer: the server must disconnect it (`max_queued_answers`,
-/// `max_queued_bytes`), which the client sees as its writes failing.
+/// receive buffer, until the server stops taking them: it must disconnect
+/// the client (`max_queued_answers`, `max_queued_bytes`). Its close
+/// resets the connection, or waits behind the answers the client has not
+/// read: the client then reads them, then the close frame (1008).
 pub(super) async fn never_reader(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
-    let Ok(mut socket) = websocket(ctx, &[], Some(4096)).await else {
+    let Ok(mut socket) = websocket(ctx, &[], true).await else {
         return tally.count(NEVER_READER, "refused (max_connections)");
     };
     let queries = rng.chance(50);
@@ -243,23 +249,45 @@ pub(super) async fn never_reader(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
     tally.count(NEVER_READER, flood);
     let since = Instant::now();
     let until = tokio::time::Instant::from_std(since + FLOOD_BOUND);
-    for id in 1.. {
-        let message = match (queries, id % 2) {
-            (true, _) => {
-                Message::text(seed(id, "QUERY", json!({"data": {"components": ["Name"]}})))
-            }
-            (false, 0) => Message::text(seed(id, "PING", Value::Null)),
+    let mut sent = 0;
+    loop {
+        sent += 1;
+        let message = match (queries, sent % 2) {
+            (true, _) => Message::text(seed(
+                sent,
+                "QUERY",
+                json!({"data": {"components": ["Name"]}}),
+            )),
+            (false, 0) => Message::text(seed(sent, "PING", Value::Null)),
             (false, _) => Message::Ping(Bytes::from_static(b"soak")),
         };
-        match tokio::time::timeout_at(until, socket.send(message)).await {
+        // A send that waits this long: the server takes no more.
+        match tokio::time::timeout(STALL, socket.send(message)).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => {
-                tally.closed(NEVER_READER, Some(since.elapsed()), FLOOD_BOUND);
-                return tally.add(NEVER_READER, "messages sent before the disconnect", id - 1);
+                tally.add(NEVER_READER, "messages sent", sent - 1);
+                tally.count(NEVER_READER, "reset by the server's close");
+                return tally.closed(NEVER_READER, Some(since.elapsed()), FLOOD_BOUND);
             }
+            Err(_) => break,
+        }
+    }
+    tally.add(NEVER_READER, "messages sent", sent - 1);
+    loop {
+        match tokio::time::timeout_at(until, message(&mut socket)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(Ended::Closed(Some(1008)))) => {
+                tally.count(NEVER_READER, "close 1008");
+                return tally.closed(NEVER_READER, Some(since.elapsed()), FLOOD_BOUND);
+            }
+            Ok(Err(Ended::Dropped(_))) => {
+                tally.count(NEVER_READER, "reset by the server's close");
+                return tally.closed(NEVER_READER, Some(since.elapsed()), FLOOD_BOUND);
+            }
+            Ok(Err(ended)) => return tally.problem(NEVER_READER, format!("{flood}: {ended}")),
             Err(_) => {
                 let what =
-                    format!("{flood}: still open after {FLOOD_BOUND:?}, sending message {id}");
+                    format!("{flood}: still open after {FLOOD_BOUND:?}, {sent} messages sent");
                 return tally.problem(NEVER_READER, what);
             }
         }

@@ -38,7 +38,7 @@ pub(super) async fn oversized(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
             Err(lost) => tally.problem(OVERSIZED, format!("{lost} after {length} bytes")),
         }
     } else {
-        let Ok(mut socket) = websocket(ctx, &[], None).await else {
+        let Ok(mut socket) = websocket(ctx, &[], false).await else {
             return;
         };
         if socket.send(Message::text(body)).await.is_err() {
@@ -73,7 +73,7 @@ async fn status(
     tally: &mut Tally,
     kind: &'static str,
 ) -> Option<u16> {
-    let stream = connect(ctx, None).await.ok()?;
+    let stream = connect(ctx, false).await.ok()?;
     let mut http = Http::on(stream, host);
     match http.post(PING, extra).await {
         Ok(reply) => Some(reply.status),
@@ -88,7 +88,7 @@ async fn status(
 /// The status a WebSocket upgrade with `extra` headers gets (101 when it
 /// succeeds); `None` if closed before a reply.
 async fn upgrade(ctx: &Ctx, extra: &[(&'static str, &str)]) -> Option<u16> {
-    match websocket(ctx, extra, None).await {
+    match websocket(ctx, extra, false).await {
         Ok(_) => Some(101),
         Err(NoSocket::Status(status)) => Some(status),
         Err(_) => None,
@@ -124,7 +124,7 @@ pub(super) async fn evil_host(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
 pub(super) async fn bad_token(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
     let token = *rng.pick(&["", "Bearer wrong", "Bearer soak-toke", "soak-token"]);
     let status = if rng.chance(50) {
-        let Ok(stream) = connect(ctx, None).await else {
+        let Ok(stream) = connect(ctx, false).await else {
             return;
         };
         let mut http = Http::on(stream, ctx.host());
@@ -156,7 +156,7 @@ pub(super) async fn crowd(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
     ctx.pause(rng.millis(2000, 5000)).await;
     let mut crowd = Vec::new();
     for _ in 0..ctx.limits.max_connections + 8 {
-        if let Ok(stream) = connect(ctx, None).await {
+        if let Ok(stream) = connect(ctx, false).await {
             crowd.push(Http::on(stream, ctx.host()));
         }
     }

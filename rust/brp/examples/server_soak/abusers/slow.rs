@@ -44,7 +44,7 @@ async fn trickle(
 /// A connection that never sends a byte: closed after the header timeout
 /// (hyper reads a request's head against it from the start).
 pub(super) async fn idle_http(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
-    let Ok(mut stream) = connect(ctx, None).await else {
+    let Ok(mut stream) = connect(ctx, false).await else {
         return tally.count(IDLE_HTTP, "could not connect");
     };
     let limits = &ctx.limits;
@@ -88,7 +88,7 @@ pub(super) async fn idle_kept_alive(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally)
 
 /// A WebSocket that never sends a message: closed after the idle timeout.
 pub(super) async fn idle_ws(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
-    let Ok(mut socket) = websocket(ctx, &[], None).await else {
+    let Ok(mut socket) = websocket(ctx, &[], false).await else {
         return tally.count(IDLE_WS, "refused (max_connections)");
     };
     let timeouts = [ctx.limits.idle_timeout];
@@ -106,7 +106,7 @@ pub(super) async fn idle_ws(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
 /// A request's head sent a byte at a time: closed after the header
 /// timeout, however the bytes keep coming.
 pub(super) async fn slow_headers(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
-    let Ok(stream) = connect(ctx, None).await else {
+    let Ok(stream) = connect(ctx, false).await else {
         return tally.count(SLOW_HEADERS, "could not connect");
     };
     let text = post_text(
@@ -128,7 +128,7 @@ pub(super) async fn slow_headers(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
 /// Content-Length larger than what is sent): closed after the body
 /// timeout.
 pub(super) async fn slow_body(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
-    let Ok(mut stream) = connect(ctx, None).await else {
+    let Ok(mut stream) = connect(ctx, false).await else {
         return tally.count(SLOW_BODY, "could not connect");
     };
     let body = padded_ping(2000);
@@ -154,7 +154,7 @@ pub(super) async fn slow_body(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
 /// A WebSocket text message begun and sent slowly, or never finished:
 /// closed after the body timeout.
 pub(super) async fn slow_ws_message(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
-    let Ok(socket) = websocket(ctx, &[], None).await else {
+    let Ok(socket) = websocket(ctx, &[], false).await else {
         return tally.count(SLOW_WS_MESSAGE, "refused (max_connections)");
     };
     let message = padded_ping(1000);
@@ -179,7 +179,7 @@ pub(super) async fn slow_ws_message(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally)
 /// `max_request_bytes_total`, some are refused with 503; the others are
 /// closed after the body timeout.
 pub(super) async fn hoarder(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
-    let Ok(mut stream) = connect(ctx, None).await else {
+    let Ok(mut stream) = connect(ctx, false).await else {
         return tally.count(HOARDER, "could not connect");
     };
     let limits = &ctx.limits;

@@ -58,7 +58,7 @@ impl Client {
         if ctx.limits.origins && rng.chance(20) {
             extra.push(("Origin", GOOD_ORIGIN));
         }
-        match crate::wire::connect(ctx, None).await {
+        match crate::wire::connect(ctx, false).await {
             Ok(stream) => Ok(Self {
                 http: Http::on(stream, host),
                 extra,

@@ -87,7 +87,7 @@ pub(super) async fn sessions(ctx: Arc<Ctx>, owner: u64, mut rng: Rng) {
 
 async fn session(ctx: &Ctx, model: &mut Model, rng: &mut Rng, tally: &mut Tally) {
     tally.count(KIND, "sessions");
-    let socket = match websocket(ctx, &[], None).await {
+    let socket = match websocket(ctx, &[], false).await {
         Ok(socket) => socket,
         Err(NoSocket::Closed) => return tally.count(KIND, "refused (max_connections)"),
         Err(NoSocket::Status(503)) => return tally.count(KIND, "busy (HTTP 503)"),
