@@ -646,10 +646,13 @@ enum brp_status brp_server_address(const struct brp_server *server, char **out_a
 /**
  * Writes the server's statistics as of now, as JSON text, to `*out_json`:
  * `connections` (accepted), `open_connections`, `refused_connections`
- * (beyond `max_connections`), `requests` (carried out, both transports and
- * dialects), `unauthorized` (missing or wrong token), `oversized` (beyond
- * `max_request_bytes`), `slow_disconnects` (clients that let answers pile
- * up past `max_queued_answers`).
+ * (beyond `max_connections`, or out of file descriptors), `requests`
+ * (carried out, both transports and dialects), `unauthorized` (missing or
+ * wrong token), `forbidden` (an `Origin` or `Host` refused), `oversized`
+ * (beyond `max_request_bytes`), `busy` (beyond `max_request_bytes_total`),
+ * `timeouts` (idle, header and body timeouts), `slow_disconnects` (clients
+ * that let answers pile up or read none) and `accept_errors` (accepting
+ * failed for want of file descriptors); docs/server.md.
  *
  * Thread safety: callable from any thread, also after a stop, and never
  * waits for a stop in progress: meanwhile it gives the statistics as of

@@ -4,7 +4,8 @@
 //!
 //! A request's id is read here independently of the library, with plain
 //! `serde_json`: the response must carry that id, or `null` when the text
-//! is not a JSON object with a non-negative integer `id` (last one wins) or
+//! is not a JSON object with one non-negative integer `id` (an id given
+//! twice is not readable) or
 //! is over the app's `max_request_bytes`.
 
 use serde_json::value::RawValue;
@@ -32,8 +33,38 @@ pub fn expected_id(text: &str, max_bytes: usize) -> Option<u64> {
     if text.len() > max_bytes {
         return None;
     }
-    let id = *fields(text)?.get("id")?;
-    serde_json::from_str(id.get()).ok()
+    let mut ids = ids(text)?.into_iter();
+    match (ids.next(), ids.next()) {
+        (Some(id), None) => serde_json::from_str(id.get()).ok(),
+        _ => None, // absent, or given twice: not readable
+    }
+}
+
+/// The values of every top-level `id` key of a JSON object, in order (a
+/// key given twice is refused, docs/protocol.md "Duplicate keys and
+/// numbers"); `None` when the text is not a JSON object.
+fn ids(text: &str) -> Option<Vec<&RawValue>> {
+    use serde::de::{Deserializer as _, MapAccess, Visitor};
+    struct Ids;
+    impl<'de> Visitor<'de> for Ids {
+        type Value = Vec<&'de RawValue>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut ids = Vec::new();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                let value: &RawValue = map.next_value()?;
+                if key == "id" {
+                    ids.push(value);
+                }
+            }
+            Ok(ids)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let ids = deserializer.deserialize_map(Ids).ok()?;
+    deserializer.end().ok().map(|()| ids)
 }
 
 /// Whether `text` is a JSON-RPC `+watch` request, which may answer many
@@ -117,7 +148,8 @@ mod tests {
     #[test]
     fn ids_and_parking_are_read_as_the_protocol_says() {
         assert_eq!(expected_id(r#"{"id": 3, "request": "PING"}"#, 100), Some(3));
-        assert_eq!(expected_id(r#"{"id": 3, "id": 4}"#, 100), Some(4));
+        assert_eq!(expected_id(r#"{"id": 3, "id": 4}"#, 100), None);
+        assert_eq!(expected_id(r#"{"id": 3, "x": 1, "x": 2}"#, 100), Some(3));
         assert_eq!(expected_id(r#"{"id": -1}"#, 100), None);
         assert_eq!(expected_id(r#"{"id": 3}"#, 5), None);
         assert_eq!(expected_id("[1]", 100), None);

@@ -82,6 +82,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         help='the App\'s config as a JSON object, e.g. \'{"components": ["Position"]}\'',
     )
     serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let pages of ORIGIN (e.g. https://tool.example) use the server; "
+        "repeatable (other origins get HTTP 403; docs/server.md)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="answer requests that name NAME in Host, besides loopback names and "
+        "the bound address; repeatable (others get HTTP 403)",
+    )
+    serve.add_argument(
+        "--server-config",
+        metavar="JSON",
+        help="other server settings as a JSON object (docs/server.md), "
+        'e.g. \'{"idle_timeout_ms": 60000}\'',
+    )
+    serve.add_argument(
         "--hz", type=float, default=60.0, help="frames (app.update()) per second (default 60)"
     )
     args, rest = parser.parse_known_args(argv)
@@ -94,7 +116,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "serve":
-        run_server(serve, args.address, args.token, args.config, args.hz)
+        settings = {"allowed_origins": args.allow_origin, "allowed_hosts": args.allow_host}
+        settings.update(json_object(serve, "--server-config", args.server_config))
+        run_server(serve, args.address, args.token, args.config, args.hz, settings)
         return
     if not args.seconds > 0 or (args.fps is not None and not args.fps > 0):
         demo.error("--seconds and --fps must be positive")
@@ -118,31 +142,39 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
 
 
+def json_object(parser: argparse.ArgumentParser, option: str, text: str | None) -> dict[str, Any]:
+    """The JSON object ``text`` given to ``option`` (``{}`` when absent);
+    anything else is a ``parser`` error."""
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        parser.error(f"{option} is not JSON: {error}")
+    if not isinstance(value, dict):
+        parser.error(f"{option} must be a JSON object")
+    return value
+
+
 def run_server(
     parser: argparse.ArgumentParser,
     address: str,
     token: str | None,
     config_json: str | None,
     hz: float,
+    settings: dict[str, Any],
 ) -> None:
-    """``python -m brp serve``: serves a new App on ``address`` and runs its
-    schedule ``hz`` times a second until SIGINT or SIGTERM; bad settings
-    are ``parser`` errors (exit status 2)."""
+    """``python -m brp serve``: serves a new App on ``address`` with the
+    server ``settings`` and runs its schedule ``hz`` times a second until
+    SIGINT or SIGTERM; bad settings are ``parser`` errors (exit status 2)."""
     if not (math.isfinite(hz) and hz > 0):
         parser.error("--hz must be a positive number")
-    config: Any = None
-    if config_json is not None:
-        try:
-            config = json.loads(config_json)
-        except ValueError as error:
-            parser.error(f"--config is not JSON: {error}")
-        if not isinstance(config, dict):
-            parser.error("--config must be a JSON object")
+    config = json_object(parser, "--config", config_json) if config_json is not None else None
     import brp
 
     try:
         app = brp.App(config)
-        server = app.serve(address, token=token)
+        server = app.serve(address, token=token, **settings)
     except brp.BrpError as error:
         parser.error(str(error))
     with signals_interrupt(), server:

@@ -101,16 +101,27 @@ class App(Client):
         self.close()
 
     def serve(
-        self, address: str = "127.0.0.1:15702", *, token: str | None = None, **limits: int
+        self,
+        address: str = "127.0.0.1:15702",
+        *,
+        token: str | None = None,
+        allowed_origins: Iterable[str] = (),
+        allowed_hosts: Iterable[str] = (),
+        **limits: int,
     ) -> Server:
         """Serves this world over HTTP and WebSocket on ``address``
         (``"<ip>:<port>"``; port 0 picks a free one, see
         :attr:`Server.address`), in both dialects, from a thread of its own
         (docs/server.md). With ``token``, every request must carry
-        ``Authorization: Bearer <token>``. ``limits`` are the other settings
-        of docs/server.md, by name: ``max_request_bytes``,
+        ``Authorization: Bearer <token>``. A browser page may use it only
+        from the server's own origin or one of ``allowed_origins``; requests
+        must name a loopback host, the bound address or one of
+        ``allowed_hosts`` (docs/server.md, "What a web page can do").
+        ``limits`` are the other settings of docs/server.md, by name:
+        ``max_request_bytes``, ``max_request_bytes_total``,
         ``max_connections``, ``max_in_flight``, ``max_watches``,
-        ``max_queued_answers``, ``header_timeout_ms``, ``stop_timeout_ms``.
+        ``max_queued_answers``, ``max_queued_bytes``, ``header_timeout_ms``,
+        ``body_timeout_ms``, ``idle_timeout_ms``, ``stop_timeout_ms``.
 
         It is listening when this returns. A bad setting, or an address that
         cannot be bound, raises :class:`~brp.InvalidParams`. Use it as a
@@ -121,7 +132,14 @@ class App(Client):
             raise TypeError(f"address must be a str, got {type(address).__name__}")
         if token is not None and not isinstance(token, str):
             raise TypeError(f"token must be a str or None, got {type(token).__name__}")
-        config: dict[str, Any] = {"address": address, **limits}
+        if isinstance(allowed_origins, str) or isinstance(allowed_hosts, str):
+            raise TypeError("allowed_origins and allowed_hosts are lists of str, not a str")
+        config: dict[str, Any] = {
+            "address": address,
+            "allowed_origins": list(allowed_origins),
+            "allowed_hosts": list(allowed_hosts),
+            **limits,
+        }
         if token is not None:
             config["token"] = token
         return Server(self._native.serve(_wire.dumps(config)))

@@ -39,8 +39,11 @@ class Server:
     def stats(self) -> dict[str, int]:
         """What it has done so far: ``connections`` (accepted),
         ``open_connections``, ``refused_connections`` (over
-        ``max_connections``), ``requests``, ``unauthorized``, ``oversized``
-        and ``slow_disconnects``. Works after :meth:`stop`."""
+        ``max_connections``), ``requests``, ``unauthorized``, ``forbidden``
+        (Origin or Host refused), ``oversized``, ``busy``
+        (``max_request_bytes_total`` held), ``timeouts``,
+        ``slow_disconnects`` and ``accept_errors`` (docs/server.md). Works
+        after :meth:`stop`."""
         return self._native.stats()
 
     def stop(self) -> None:

@@ -89,8 +89,12 @@ def test_http_answers_both_dialects() -> None:
             "refused_connections",
             "requests",
             "unauthorized",
+            "forbidden",
             "oversized",
+            "busy",
+            "timeouts",
             "slow_disconnects",
+            "accept_errors",
         }
 
 
@@ -166,6 +170,22 @@ def test_a_token_is_required_once_set() -> None:
         assert server.stats()["unauthorized"] == 3
 
 
+def test_pages_of_other_origins_and_foreign_hosts_are_refused() -> None:
+    app = brp.App()
+    spawn = {"id": 1, "request": "SPAWN", "params": {"components": {}}}
+    with app.serve(ANY_PORT, allowed_origins=["https://tool.example"]) as server:
+        for origin in ("http://evil.example", "null"):
+            headers = {"Origin": origin, "Content-Type": "text/plain"}
+            assert status_of(server, spawn, headers) == 403
+        assert status_of(server, spawn, {"Host": f"evil.example:{server.port}"}) == 403
+        query = {"id": 2, "request": "QUERY", "params": {"data": {}}}
+        assert app.request(query)["entities"] == [], "nothing ran"
+        assert status_of(server, spawn, {"Origin": "https://tool.example"}) == 200
+        assert server.stats()["forbidden"] == 3
+    with pytest.raises(TypeError):
+        app.serve(ANY_PORT, allowed_origins="https://tool.example")
+
+
 def test_leaving_with_stops_the_server_and_stop_is_idempotent() -> None:
     app = brp.App()
     with app.serve(ANY_PORT) as server:
@@ -177,6 +197,30 @@ def test_leaving_with_stops_the_server_and_stop_is_idempotent() -> None:
     assert server.stats()["requests"] == 1
     # The app works on without it.
     assert app.request({"request": "PING"}) == {"status": "OK"}
+
+
+def test_stats_answer_while_a_stop_waits_for_a_client_that_does_not_read() -> None:
+    app = brp.App({"components": ["Blob"]})
+    blob = {"JSON": json.dumps("x" * (2 << 20))}
+    app.request({"id": 1, "request": "SPAWN", "params": {"components": {"Blob": blob}}})
+    server = app.serve(ANY_PORT, stop_timeout_ms=3000)
+    get = json.dumps({"id": 2, "request": "GET", "params": {"entity": "1v0", "components": ["Blob"]}})
+    request = (
+        f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(get)}\r\n\r\n{get}"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=HANG_SECONDS) as client:
+        client.sendall(request * 20)  # 40 MB of answers, none read
+        deadline = time.monotonic() + HANG_SECONDS
+        while server.stats()["requests"] < 2:
+            assert time.monotonic() < deadline, "the requests never ran"
+            time.sleep(0.01)
+        stopper, _ = in_thread(server.stop)
+        while not refuses_connections(server.port):  # the stop has begun
+            assert time.monotonic() < deadline, "the stop never began"
+            time.sleep(0.01)
+        assert server.stats()["requests"] >= 2
+        assert stopper.is_alive(), "stats answered while the stop waits for the client"
+        joined(stopper)
 
 
 def test_stop_without_with_and_twice() -> None:
@@ -269,6 +313,7 @@ def read_line(process: subprocess.Popen[str]) -> str:
 def test_the_command_line_serves_until_a_signal(stop_signal: signal.Signals) -> None:
     command = [sys.executable, "-m", "brp", "serve", "--address", ANY_PORT, "--hz", "200"]
     command += ["--config", json.dumps({"components": ["Position"]})]
+    command += ["--allow-origin", "https://tool.example"]
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
@@ -281,7 +326,12 @@ def test_the_command_line_serves_until_a_signal(stop_signal: signal.Signals) -> 
             port = int(address.rpartition(":")[2])
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=HANG_SECONDS)
             try:
-                connection.request("POST", "/", body='{"id": 1, "request": "PING"}')
+                ping = '{"id": 1, "request": "PING"}'
+                connection.request("POST", "/", body=ping, headers={"Origin": "http://evil.example"})
+                response = connection.getresponse()
+                assert response.status == 403
+                response.read()
+                connection.request("POST", "/", body=ping, headers={"Origin": "https://tool.example"})
                 response = connection.getresponse()
                 assert response.status == 200
                 assert json.loads(response.read()) == {"id": 1, "response": {"status": "OK"}}
@@ -303,7 +353,14 @@ def test_the_command_line_serves_until_a_signal(stop_signal: signal.Signals) -> 
 
 
 def test_the_command_line_refuses_bad_settings() -> None:
-    for extra in (["--hz", "0"], ["--config", "[1]"], ["--address", "nowhere"]):
+    for extra in (
+        ["--hz", "0"],
+        ["--config", "[1]"],
+        ["--address", "nowhere"],
+        ["--allow-origin", "null"],
+        ["--server-config", '{"idle_timeout_ms": 0}'],
+        ["--server-config", "[]"],
+    ):
         done = subprocess.run(
             [sys.executable, "-m", "brp", "serve", *extra],
             capture_output=True,
@@ -322,5 +379,13 @@ def test_the_command_line_documents_serve() -> None:
         timeout=HANG_SECONDS,
     )
     assert done.returncode == 0
-    for option in ("--address", "--token", "--config", "--hz"):
+    for option in (
+        "--address",
+        "--token",
+        "--config",
+        "--hz",
+        "--allow-origin",
+        "--allow-host",
+        "--server-config",
+    ):
         assert option in done.stdout

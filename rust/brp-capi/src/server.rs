@@ -5,10 +5,8 @@ use crate::app::BrpApp;
 use crate::boundary::{Failure, Out, call, guard, handle, text};
 use crate::status::BrpStatus;
 use crate::string::into_c;
-use brp::server::{Server, ServerConfig, ServerStats};
+use brp::server::{Server, ServerConfig};
 use std::ffi::c_char;
-use std::net::SocketAddr;
-use std::sync::{Mutex, PoisonError, RwLock};
 
 /// A server answering BRP requests from the network, over HTTP POST and
 /// WebSocket on one address, from an app's world. Opaque: made by
@@ -18,47 +16,7 @@ use std::sync::{Mutex, PoisonError, RwLock};
 /// called from any number of threads at once, and so may
 /// `brp_server_stop`.
 pub struct BrpServer {
-    /// Where it listens; fixed at start, read without a lock.
-    address: SocketAddr,
-    /// The server: read-locked to read its statistics, write-locked for a
-    /// whole stop (a second stop waits for the first to finish).
-    server: RwLock<Server>,
-    /// The statistics as of the start of the last stop, then as of its
-    /// end: what `brp_server_stats` answers while a stop holds `server`,
-    /// so reading them never waits for a stop (which may wait for the very
-    /// thread reading them, e.g. one running a session callback).
-    stopped_stats: Mutex<ServerStats>,
-}
-
-impl BrpServer {
-    /// The statistics as of now; those of the stop's start while a stop is
-    /// under way.
-    fn stats(&self) -> ServerStats {
-        match self.server.try_read() {
-            Ok(server) => server.stats(),
-            Err(std::sync::TryLockError::Poisoned(server)) => server.into_inner().stats(),
-            Err(std::sync::TryLockError::WouldBlock) => *self
-                .stopped_stats
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        }
-    }
-
-    /// Stops the server (see `brp::server::Server::stop`); idempotent.
-    fn stop(&self) {
-        // A writer waiting or holding the lock makes `stats` read the copy.
-        let mut server = self.server.write().unwrap_or_else(PoisonError::into_inner);
-        self.keep_stats(server.stats());
-        server.stop();
-        self.keep_stats(server.stats());
-    }
-
-    fn keep_stats(&self, stats: ServerStats) {
-        *self
-            .stopped_stats
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = stats;
-    }
+    server: Server,
 }
 
 /// Starts a server on `app`'s world and writes its handle to
@@ -71,14 +29,19 @@ impl BrpServer {
 /// `{"address": "127.0.0.1:0", "token": "secret", "max_connections": 64}`:
 /// `address` (default `"127.0.0.1:15702"`; port 0 picks a free port, see
 /// `brp_server_address`), `token` (every request must then carry
-/// `Authorization: Bearer <token>`), and the limits `max_request_bytes`,
+/// `Authorization: Bearer <token>`), `allowed_origins` and `allowed_hosts`
+/// (which browser pages and `Host` names it serves besides its own and
+/// loopback ones: docs/server.md, "What a web page can do"), and the
+/// limits `max_request_bytes`, `max_request_bytes_total`,
 /// `max_connections`, `max_in_flight`, `max_watches`, `max_queued_answers`,
-/// `header_timeout_ms`, `stop_timeout_ms` (docs/limits.md). NULL, `""` and
+/// `max_queued_bytes`, `header_timeout_ms`, `body_timeout_ms`,
+/// `idle_timeout_ms`, `stop_timeout_ms` (docs/limits.md). NULL, `""` and
 /// `"null"` give the default. Fails with `BRP_STATUS_INVALID_CONFIG` on
-/// malformed JSON, an unknown field, a bad value (a limit of 0, an empty
-/// token, an address that is not `"<ip>:<port>"`) or an address that cannot
-/// be bound (e.g. already in use), and with `BRP_STATUS_INTERNAL` when the
-/// server's threads cannot start.
+/// malformed JSON, an unknown field, a bad value (a limit out of its range,
+/// an empty token, `"null"` among the origins, an address that is not
+/// `"<ip>:<port>"`, a `max_connections` the descriptor limit cannot meet)
+/// or an address that cannot be bound (e.g. already in use), and with
+/// `BRP_STATUS_INTERNAL` when the server's threads cannot start.
 ///
 /// Each connection is a session of the world: requests from the network
 /// share the app's world and its lock with the app's own requests, and
@@ -116,12 +79,7 @@ pub unsafe extern "C" fn brp_server_start(
             };
             Failure::new(status, e.to_string())
         })?;
-        let stats = server.stats();
-        out.write(Box::into_raw(Box::new(BrpServer {
-            address: server.address(),
-            server: RwLock::new(server),
-            stopped_stats: Mutex::new(stats),
-        })));
+        out.write(Box::into_raw(Box::new(BrpServer { server })));
         Ok(())
     })
 }
@@ -151,17 +109,20 @@ pub unsafe extern "C" fn brp_server_address(
                 Out::new(out_address, "out_address")?,
             )
         };
-        out.write(into_c(server.address.to_string())?);
+        out.write(into_c(server.server.address().to_string())?);
         Ok(())
     })
 }
 
 /// Writes the server's statistics as of now, as JSON text, to `*out_json`:
 /// `connections` (accepted), `open_connections`, `refused_connections`
-/// (beyond `max_connections`), `requests` (carried out, both transports and
-/// dialects), `unauthorized` (missing or wrong token), `oversized` (beyond
-/// `max_request_bytes`), `slow_disconnects` (clients that let answers pile
-/// up past `max_queued_answers`).
+/// (beyond `max_connections`, or out of file descriptors), `requests`
+/// (carried out, both transports and dialects), `unauthorized` (missing or
+/// wrong token), `forbidden` (an `Origin` or `Host` refused), `oversized`
+/// (beyond `max_request_bytes`), `busy` (beyond `max_request_bytes_total`),
+/// `timeouts` (idle, header and body timeouts), `slow_disconnects` (clients
+/// that let answers pile up or read none) and `accept_errors` (accepting
+/// failed for want of file descriptors); docs/server.md.
 ///
 /// Thread safety: callable from any thread, also after a stop, and never
 /// waits for a stop in progress: meanwhile it gives the statistics as of
@@ -179,7 +140,7 @@ pub unsafe extern "C" fn brp_server_stats(
     call("brp_server_stats", || {
         // SAFETY: guaranteed by the caller.
         let (server, out) = unsafe { (handle(server, "server")?, Out::new(out_json, "out_json")?) };
-        let json = serde_json::to_string(&server.stats())
+        let json = serde_json::to_string(&server.server.stats())
             .map_err(|e| Failure::new(BrpStatus::Internal, format!("cannot write stats: {e}")))?;
         out.write(into_c(json)?);
         Ok(())
@@ -210,7 +171,7 @@ pub unsafe extern "C" fn brp_server_stop(server: *const BrpServer) -> BrpStatus 
     call("brp_server_stop", || {
         // SAFETY: guaranteed by the caller.
         let server = unsafe { handle(server, "server") }?;
-        server.stop();
+        server.server.stop();
         Ok(())
     })
 }
@@ -231,7 +192,7 @@ pub unsafe extern "C" fn brp_server_free(server: *mut BrpServer) {
             // SAFETY: the caller passes a handle made by `brp_server_start`,
             // once.
             let server = unsafe { Box::from_raw(server) };
-            server.stop();
+            server.server.stop();
         }
     });
 }
@@ -291,7 +252,7 @@ mod tests {
             let mut text = std::ptr::null_mut();
             assert_eq!(brp_server_address(server, &mut text), BrpStatus::Ok);
             let address = take(text);
-            let port = address.parse::<SocketAddr>().unwrap().port();
+            let port = address.parse::<std::net::SocketAddr>().unwrap().port();
             assert_ne!(port, 0);
 
             let answer = post(&address, r#"{"id": 1, "request": "PING"}"#);

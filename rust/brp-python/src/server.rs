@@ -4,16 +4,14 @@
 use brp::server::ServerStats;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// An HTTP and WebSocket server of one `App`'s world (docs/server.md),
 /// made by `App.serve`. Dropping it stops it.
 #[pyclass(module = "brp._native", frozen)]
 pub(crate) struct Server {
-    /// `stop` needs it alone. The lock is only ever taken with the GIL
-    /// released: stopping may wait for a connection whose log message
-    /// waits for the GIL.
-    inner: Mutex<brp::server::Server>,
+    /// Stopped only with the GIL released: stopping may wait for a
+    /// connection whose log message waits for the GIL.
+    inner: brp::server::Server,
     /// Its address, `"<ip>:<port>"`, read without the lock.
     address: String,
 }
@@ -23,12 +21,8 @@ impl Server {
     pub(crate) fn new(server: brp::server::Server) -> Self {
         Self {
             address: server.address().to_string(),
-            inner: Mutex::new(server),
+            inner: server,
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, brp::server::Server> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -41,24 +35,23 @@ impl Server {
     }
 
     /// What it has done so far, as a dict keyed like `brp::server::ServerStats`;
-    /// works after `stop` (waits for a `stop` under way).
+    /// works after `stop`, and never waits for a `stop` under way.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let stats = py.detach(|| self.lock().stats());
-        stats_dict(py, &stats)
+        stats_dict(py, &self.inner.stats())
     }
 
     /// Stops accepting, cancels the parked POLLs and watches of its
     /// connections (they answer -23405), and returns once every connection
     /// is closed or `stop_timeout_ms` has passed. Idempotent.
     fn stop(&self, py: Python<'_>) {
-        py.detach(|| self.lock().stop());
+        py.detach(|| self.inner.stop());
     }
 }
 
 impl Drop for Server {
     /// Stops with the GIL released, as `stop` does.
     fn drop(&mut self) {
-        let server = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let server = &self.inner;
         if Python::try_attach(|py| py.detach(|| server.stop())).is_none() {
             server.stop();
         }
@@ -74,8 +67,12 @@ fn stats_dict<'py>(py: Python<'py>, stats: &ServerStats) -> PyResult<Bound<'py, 
         refused_connections,
         requests,
         unauthorized,
+        forbidden,
         oversized,
+        busy,
+        timeouts,
         slow_disconnects,
+        accept_errors,
     } = *stats;
     let dict = PyDict::new(py);
     dict.set_item("connections", connections)?;
@@ -83,7 +80,11 @@ fn stats_dict<'py>(py: Python<'py>, stats: &ServerStats) -> PyResult<Bound<'py, 
     dict.set_item("refused_connections", refused_connections)?;
     dict.set_item("requests", requests)?;
     dict.set_item("unauthorized", unauthorized)?;
+    dict.set_item("forbidden", forbidden)?;
     dict.set_item("oversized", oversized)?;
+    dict.set_item("busy", busy)?;
+    dict.set_item("timeouts", timeouts)?;
     dict.set_item("slow_disconnects", slow_disconnects)?;
+    dict.set_item("accept_errors", accept_errors)?;
     Ok(dict)
 }

@@ -15,6 +15,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -177,7 +178,8 @@ void serve_stop_and_refuse() {
   CHECK(stats.value("requests", 0) >= 2);
   CHECK(stats.value("connections", 0) >= 2);
   for (const char* field : {"open_connections", "refused_connections", "unauthorized",
-                            "oversized", "slow_disconnects"}) {
+                            "forbidden", "oversized", "busy", "timeouts", "slow_disconnects",
+                            "accept_errors"}) {
     CHECK(stats.contains(field));
   }
 
@@ -293,10 +295,55 @@ void wrapper() {
   CHECK(listening(other.address()));
 }  // destroying `other` stops it
 
+// While a stop waits for a client that reads none of its 40 MB of answers,
+// brp_server_stats answers at once.
+void stats_during_a_stop() {
+  brp_app* app = nullptr;
+  CHECK(brp_app_new(R"({"components": ["Blob"]})", &app) == BRP_STATUS_OK);
+  const std::string blob(2 << 20, 'x');
+  const std::string spawn = R"({"id":1,"request":"SPAWN","params":{"components":{"Blob":{"JSON":"\")" +
+                            blob + R"(\""}}}})";
+  char* spawned = nullptr;
+  CHECK(brp_request(app, spawn.c_str(), &spawned) == BRP_STATUS_OK);
+  take(spawned);
+  brp_server* server = nullptr;
+  CHECK(brp_server_start(app, R"({"address": "127.0.0.1:0", "stop_timeout_ms": 3000})", &server) ==
+        BRP_STATUS_OK);
+  const std::string address = address_of(server);
+  const std::string get = R"({"id":2,"request":"GET","params":{"entity":"1v0","components":["Blob"]}})";
+  const std::string request = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
+                              std::to_string(get.size()) + "\r\n\r\n" + get;
+  std::string requests;
+  for (int i = 0; i < 20; ++i) requests += request;
+  const int client = connect_to(*parse_address(address));
+  CHECK(client >= 0);
+  CHECK(send(client, requests.data(), requests.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(requests.size()));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(BRP_TEST_HANG_MS);
+  while (stats_of(server).value("requests", 0) < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    CHECK(brp_server_stop(server) == BRP_STATUS_OK);
+    stopped = true;
+  });
+  while (listening(address) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(stats_of(server).value("requests", 0) >= 2);
+  CHECK(!stopped);  // the stop still waits for the client
+  stopper.join();
+  close(client);
+  brp_server_free(server);
+  brp_app_free(app);
+}
+
 }  // namespace
 
 int main() {
   serve_stop_and_refuse();
+  stats_during_a_stop();
   wrapper();
   return brp_test_summary("server");
 }

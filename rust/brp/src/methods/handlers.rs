@@ -507,7 +507,8 @@ pub(crate) fn mutate(host: &mut Ecs, params: &Params) -> BrpResult<Body> {
             // `Value` and only ever written from a `Value`.
             let current = unsafe { current.deref::<serde_json::Value>() };
             world::path::check_json(current, &path, text)?;
-            let value: serde_json::Value = serde_json::from_str(&new).map_err(|e| invalid(&e))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&new.json).map_err(|e| invalid(&e))?;
             host.touching(&mut touched, &[target]);
             let current = host
                 .world

@@ -54,8 +54,11 @@ pub(super) fn parse(text: &str) -> Option<Result<Request<'_>, Response>> {
     }
     let raw: &RawValue = serde_json::from_str(text).ok()?;
     let fields = params::raw_fields(raw).ok()?;
-    let field = |key: &str| fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v);
+    let field = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
     let jsonrpc = field("jsonrpc")?;
+    if let Some((id, message)) = super::given_twice(&fields) {
+        return Some(Err(refuse(id, message)));
+    }
     Some(read(
         jsonrpc,
         &fields,

@@ -220,7 +220,10 @@ fn read(text: &str) -> Result<Request<'_>, Response> {
     };
     let raw: &RawValue = serde_json::from_str(text).map_err(|_| not_object("nothing"))?;
     let fields = params::raw_fields(raw).map_err(not_object)?;
-    let field = |key: &str| fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v);
+    if let Some((id, message)) = given_twice(&fields) {
+        return Err(Response::error(id, BrpError::invalid_request(message)));
+    }
+    let field = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
     let Some(id) = field("id").and_then(|id| serde_json::from_str::<u64>(id.get()).ok()) else {
         let message = match field("id") {
             Some(other) => format!(
@@ -260,4 +263,18 @@ fn read(text: &str) -> Result<Request<'_>, Response> {
         name,
         params: field("params"),
     })
+}
+
+/// The id and message of the error for request fields that hold a key
+/// twice, if they do; the id when it is given once and readable. A request
+/// that readers may read differently is refused (docs/protocol.md,
+/// "Duplicate keys and numbers").
+fn given_twice(fields: &[(Cow<'_, str>, &RawValue)]) -> Option<(Option<u64>, String)> {
+    let key = params::twice(fields)?;
+    let mut ids = fields.iter().filter(|(key, _)| key == "id");
+    let id = match (ids.next(), ids.next()) {
+        (Some((_, id)), None) => serde_json::from_str(id.get()).ok(),
+        _ => None,
+    };
+    Some((id, format!("duplicate field request.{}", params::echo(key))))
 }

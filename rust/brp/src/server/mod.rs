@@ -10,112 +10,25 @@
 //! thread of its own and never blocks the world on a client: answers go
 //! through bounded queues, and a client that falls behind is disconnected.
 
+mod accept;
+mod budget;
+mod config;
 mod http;
+mod io;
 mod link;
+mod policy;
 mod ws;
+
+pub use config::ServerConfig;
 
 use crate::error::{BrpError, BrpResult};
 use crate::host::Host;
 use link::Counters;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinSet;
-
-/// Settings of a [`Server`], also accepted as JSON by `brp_server_start`
-/// and `App.serve`; every limit is in docs/limits.md with its error.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ServerConfig {
-    /// Where to listen, `"<ip>:<port>"`; port 0 picks a free one (see
-    /// [`Server::address`]). Loopback unless told otherwise.
-    pub address: String,
-    /// When set, every HTTP request and WebSocket upgrade must carry
-    /// `Authorization: Bearer <token>`; others get HTTP 401.
-    pub token: Option<String>,
-    /// The longest request body or WebSocket message, in bytes; a longer
-    /// one gets HTTP 413, or closes the WebSocket with code 1009.
-    pub max_request_bytes: usize,
-    /// The most connections open at once; one more is closed at once.
-    pub max_connections: usize,
-    /// The most requests of one WebSocket connection waiting for their
-    /// answer (parked POLLs, open watches); one more is answered -32600.
-    pub max_in_flight: usize,
-    /// The most `+watch` streams one connection may have open; one more is
-    /// answered -32600.
-    pub max_watches: usize,
-    /// The most answers waiting to be written to one connection; a client
-    /// that lets more pile up is disconnected (counted in
-    /// [`ServerStats::slow_disconnects`]).
-    pub max_queued_answers: usize,
-    /// How long a client may take to send a request's headers, in
-    /// milliseconds, before its connection is closed.
-    pub header_timeout_ms: u64,
-    /// How long [`Server::stop`] waits for connections to write their last
-    /// answers, in milliseconds, before it drops them.
-    pub stop_timeout_ms: u64,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            address: "127.0.0.1:15702".to_owned(),
-            token: None,
-            max_request_bytes: 8 << 20,
-            max_connections: 1024,
-            max_in_flight: 256,
-            max_watches: 64,
-            max_queued_answers: 1024,
-            header_timeout_ms: 10_000,
-            stop_timeout_ms: 5_000,
-        }
-    }
-}
-
-impl ServerConfig {
-    /// Parses the JSON form; an empty string or `null` is the default.
-    pub fn from_json(text: &str) -> BrpResult<Self> {
-        let invalid = |e: &dyn std::fmt::Display| {
-            BrpError::invalid_params(format!("invalid server config: {e}"))
-        };
-        match text.trim() {
-            "" | "null" => Ok(Self::default()),
-            text => serde_json::from_str(text).map_err(|e| invalid(&e)),
-        }
-    }
-
-    fn validate(&self) -> BrpResult<SocketAddr> {
-        let invalid = |what: &str| {
-            BrpError::invalid_params(format!("invalid server config: {what} must be at least 1"))
-        };
-        for (value, name) in [
-            (self.max_request_bytes, "max_request_bytes"),
-            (self.max_connections, "max_connections"),
-            (self.max_in_flight, "max_in_flight"),
-            (self.max_queued_answers, "max_queued_answers"),
-        ] {
-            if value == 0 {
-                return Err(invalid(name));
-            }
-        }
-        if self.token.as_deref() == Some("") {
-            return Err(BrpError::invalid_params(
-                "invalid server config: token is empty; leave it out for no token",
-            ));
-        }
-        self.address.parse().map_err(|_| {
-            BrpError::invalid_params(format!(
-                "invalid server config: address {:?} is not \"<ip>:<port>\"",
-                crate::params::echo(&self.address)
-            ))
-        })
-    }
-}
+use tokio::sync::watch;
 
 /// What a [`Server`] has done so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -124,16 +37,29 @@ pub struct ServerStats {
     pub connections: u64,
     /// Connections open now.
     pub open_connections: u64,
-    /// Connections closed at once because `max_connections` were open.
+    /// Connections closed at once because `max_connections` were open, or
+    /// because the process ran out of file descriptors.
     pub refused_connections: u64,
     /// Requests carried out (both transports, both dialects).
     pub requests: u64,
     /// Requests refused for a missing or wrong token.
     pub unauthorized: u64,
-    /// Requests or messages refused for their size.
+    /// Requests refused for their `Origin` or `Host` (HTTP 403).
+    pub forbidden: u64,
+    /// Requests or messages refused for their size, and connections closed
+    /// for what they pipelined behind a waiting request.
     pub oversized: u64,
-    /// Connections closed because their client let answers pile up.
+    /// Requests refused because `max_request_bytes_total` was held.
+    pub busy: u64,
+    /// Connections closed for `idle_timeout_ms`, `header_timeout_ms` or
+    /// `body_timeout_ms`, or while idle to make room at `max_connections`.
+    pub timeouts: u64,
+    /// Connections closed because their client let answers pile up or did
+    /// not read them.
     pub slow_disconnects: u64,
+    /// Times accepting failed for want of file descriptors (the server then
+    /// backs off).
+    pub accept_errors: u64,
 }
 
 /// A running server. Dropping it stops it.
@@ -141,7 +67,8 @@ pub struct Server {
     address: SocketAddr,
     counters: Arc<Counters>,
     stop: watch::Sender<bool>,
-    thread: Option<JoinHandle<()>>,
+    /// The server's thread until a stop joins it.
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Server {
@@ -149,6 +76,7 @@ impl Server {
     /// fails if the config is invalid or the address cannot be bound.
     pub fn start(host: &Host, config: ServerConfig) -> BrpResult<Self> {
         let address = config.validate()?;
+        accept::reserve_descriptors(config.max_connections)?;
         let listener = std::net::TcpListener::bind(address)
             .map_err(|e| BrpError::invalid_params(format!("cannot listen on {address}: {e}")))?;
         let address = listener
@@ -157,6 +85,7 @@ impl Server {
         listener
             .set_nonblocking(true)
             .map_err(|e| BrpError::internal(e.to_string()))?;
+        let settings = config.settings(address)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("brp-server")
@@ -167,19 +96,21 @@ impl Server {
         let (stop, stopped) = watch::channel(false);
         let shared = Arc::new(link::Shared {
             host: host.clone(),
-            config,
+            budget: budget::Budget::new(settings.config.max_request_bytes_total),
+            settings,
             counters: Arc::clone(&counters),
             stopped,
+            meters: Mutex::default(),
         });
         let thread = std::thread::Builder::new()
             .name("brp-server".into())
-            .spawn(move || runtime.block_on(serve(listener, shared)))
+            .spawn(move || runtime.block_on(accept::serve(listener, shared)))
             .map_err(|e| BrpError::internal(format!("cannot start the server: {e}")))?;
         Ok(Self {
             address,
             counters,
             stop,
-            thread: Some(thread),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
@@ -195,11 +126,13 @@ impl Server {
 
     /// Stops accepting, closes every connection's session (its parked
     /// POLLs and watches answer -23405), writes the answers still queued,
-    /// and returns once every connection is closed or
-    /// `stop_timeout_ms` has passed. Idempotent.
-    pub fn stop(&mut self) {
+    /// and returns once every connection is closed or `stop_timeout_ms`
+    /// has passed. Idempotent, and callable from any thread: a stop under
+    /// way makes another wait for it; [`stats`](Self::stats) never waits.
+    pub fn stop(&self) {
         let _ = self.stop.send(true);
-        if let Some(thread) = self.thread.take() {
+        let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(thread) = thread.take() {
             let _ = thread.join();
         }
     }
@@ -209,39 +142,4 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// The accept loop: one task per connection, until stopped; then waits
-/// for the connections to close.
-async fn serve(listener: std::net::TcpListener, shared: Arc<link::Shared>) {
-    let Ok(listener) = TcpListener::from_std(listener) else {
-        return;
-    };
-    let slots = Arc::new(Semaphore::new(shared.config.max_connections));
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = link::stopping(shared.stopped.clone()) => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let counters = &shared.counters;
-                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-                    counters.refused_connections.fetch_add(1, Ordering::Relaxed);
-                    drop(stream);
-                    continue;
-                };
-                counters.connections.fetch_add(1, Ordering::Relaxed);
-                let _ = stream.set_nodelay(true);
-                connections.spawn(http::connection(stream, Arc::clone(&shared), slot));
-            }
-        }
-    }
-    drop(listener);
-    let grace = Duration::from_millis(shared.config.stop_timeout_ms);
-    let _ = tokio::time::timeout(grace, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    connections.abort_all();
 }

@@ -5,6 +5,7 @@
 pub(crate) mod cache;
 pub(crate) mod components;
 pub(crate) mod contents;
+pub(crate) mod finite;
 pub(crate) mod frame;
 pub(crate) mod json;
 pub(crate) mod path;

@@ -6,9 +6,9 @@
 
 use crate::entity_id;
 use crate::error::{BrpError, BrpResult};
-use crate::params::echo;
+use crate::params::{echo, strict};
 use crate::world::components::{ComponentRef, Kind};
-use crate::world::json;
+use crate::world::{finite, json};
 use bevy_ecs::component::ComponentId;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::hierarchy::ChildOf;
@@ -27,8 +27,10 @@ use bevy_transform::components::Transform;
 use serde::de::{DeserializeSeed, Error as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use serde_json::ser::{CompactFormatter, Formatter};
 use std::any::TypeId;
 use std::borrow::Cow;
+use std::io;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
@@ -176,12 +178,55 @@ fn insert_dynamic(entity: &mut EntityWorldMut, mut dynamic: Vec<(ComponentId, Va
     unsafe { entity.insert_by_ids(&ids, pointers) };
 }
 
+/// The JSON text of a wire value, as [`text`] reads it.
+pub(crate) struct Text<'v> {
+    /// The text.
+    pub(crate) json: Cow<'v, str>,
+    /// It holds a number beyond `f32`'s range: a value read from it is
+    /// checked for floats that came out infinite ([`finite`]).
+    beyond_f32: bool,
+}
+
 /// The JSON text of the wire value `value` in `form`: the text inside
-/// `{"JSON": text}`, or the plain value written out.
-pub(crate) fn text<'v>(name: &str, value: &'v Value, form: Form) -> BrpResult<Cow<'v, str>> {
+/// `{"JSON": text}`, which must keep the rules of [`strict`]
+/// (docs/protocol.md, "Duplicate keys and numbers"), or the plain value
+/// written out (read, and checked, with the request's params).
+pub(crate) fn text<'v>(name: &str, value: &'v Value, form: Form) -> BrpResult<Text<'v>> {
     match form {
-        Form::Wrapped => unwrap(name, value).map(Cow::Borrowed),
-        Form::Plain => Ok(Cow::Owned(value.to_string())),
+        Form::Wrapped => {
+            let json = unwrap(name, value)?;
+            let scanned = strict::scan(json).map_err(|fault| {
+                BrpError::invalid_params(format!("component `{name}`: {}", fault.message("")))
+            })?;
+            Ok(Text {
+                json: Cow::Borrowed(json),
+                beyond_f32: scanned.beyond_f32,
+            })
+        }
+        Form::Plain => {
+            let mut json = String::new();
+            let mut beyond_f32 = false;
+            let mut writer = serde_json::Serializer::with_formatter(
+                json::Utf8(&mut json),
+                Noting(&mut beyond_f32),
+            );
+            // A `Value` cannot fail to serialize.
+            drop(value.serialize(&mut writer));
+            Ok(Text {
+                json: Cow::Owned(json),
+                beyond_f32,
+            })
+        }
+    }
+}
+
+/// A compact serde_json formatter that notes a float beyond `f32`'s range.
+struct Noting<'a>(&'a mut bool);
+
+impl Formatter for Noting<'_> {
+    fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        *self.0 |= value.abs() > f64::from(f32::MAX);
+        CompactFormatter.write_f64(writer, value)
     }
 }
 
@@ -288,7 +333,6 @@ pub(crate) fn decode(
     registry: &TypeRegistry,
     form: Form,
 ) -> BrpResult<Decoded> {
-    let text = text(name, wrapped, form)?;
     let invalid = |e: &dyn std::fmt::Display| {
         BrpError::component(format!("invalid value for component `{name}`: {e}"))
     };
@@ -300,6 +344,7 @@ pub(crate) fn decode(
         Kind::Reflected {
             type_id, reflect, ..
         } => {
+            let text = text(name, wrapped, form)?;
             let registration = registry
                 .get(*type_id)
                 .ok_or_else(|| BrpError::internal(format!("`{name}` left the registry")))?;
@@ -317,16 +362,17 @@ pub(crate) fn decode(
 }
 
 /// Deserializes the JSON `text` as a value of `registration`'s type,
-/// refusing fields the type does not have. `Ok(None)` when the type can
-/// be neither deserialized to itself nor built from reflection; the error
-/// is the reason the text does not fit.
+/// refusing fields the type does not have and floats that come out not
+/// finite ([`finite`]). `Ok(None)` when the type can be neither
+/// deserialized to itself nor built from reflection; the error is the
+/// reason the text does not fit.
 pub(crate) fn decode_typed(
-    text: &str,
+    text: &Text,
     registration: &TypeRegistration,
     registry: &TypeRegistry,
     form: Form,
 ) -> Result<Option<Box<dyn Reflect>>, String> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let mut deserializer = serde_json::Deserializer::from_str(&text.json);
     // Types deserialized by their own serde impl skip fields they do
     // not know; a misspelt field must be an error, not a default.
     let mut unknown = None;
@@ -344,6 +390,9 @@ pub(crate) fn decode_typed(
     if let Some(path) = unknown {
         return Err(unknown_field(&path, registration));
     }
+    if text.beyond_f32 {
+        finite::check(partial.as_ref())?;
+    }
     let partial = match partial.try_into_reflect() {
         Ok(value) if (*value).type_id() == registration.type_id() => return Ok(Some(value)),
         Ok(value) => value.into_partial_reflect(),
@@ -356,7 +405,7 @@ pub(crate) fn decode_typed(
         Some(value) => Ok(Some(value)),
         None => Err(format!(
             "{} does not form a `{}`",
-            echo(text),
+            echo(&text.json),
             registration.type_info().type_path()
         )),
     }
@@ -381,7 +430,7 @@ fn unknown_field(path: &str, registration: &TypeRegistration) -> String {
 /// Decodes the wire value `wrapped`, in `form`, of the dynamic component `name`.
 pub(crate) fn decode_json(name: &str, wrapped: &Value, form: Form) -> BrpResult<Value> {
     match form {
-        Form::Wrapped => serde_json::from_str(unwrap(name, wrapped)?)
+        Form::Wrapped => serde_json::from_str(&text(name, wrapped, form)?.json)
             .map_err(|e| BrpError::component(format!("invalid value for component `{name}`: {e}"))),
         Form::Plain => Ok(wrapped.clone()),
     }

@@ -21,3 +21,6 @@ mod pose_people;
 mod pose_support;
 mod resources;
 mod server;
+mod server_abuse;
+mod server_support;
+mod strict_json;

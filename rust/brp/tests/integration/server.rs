@@ -1,211 +1,14 @@
-//! The HTTP and WebSocket servers on loopback, with a minimal HTTP client
-//! written here and tungstenite's WebSocket client: both dialects, POLL and
+//! The HTTP and WebSocket servers on loopback: both dialects, POLL and
 //! watches pushed as they happen, every limit and fault, graceful stop.
-//! Waits are bounded only to turn a hang into a failure.
 
+use crate::server_support::*;
 use brp::server::{Server, ServerConfig};
 use brp::{ErrorCode, Host};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::{self, Message, WebSocket};
-
-/// Long enough never to expire on a working machine; only stops a hang.
-const HANG: Duration = Duration::from_secs(30);
-const NAME: &str = "bevy_ecs::name::Name";
-
-fn serve(host: &Host, config: Value) -> Server {
-    let mut config = config;
-    config["address"] = json!("127.0.0.1:0");
-    Server::start(host, ServerConfig::from_json(&config.to_string()).unwrap()).unwrap()
-}
-
-/// One HTTP/1.1 connection, kept alive across requests.
-struct Http {
-    reader: BufReader<TcpStream>,
-}
-
-/// A response: status, headers (lower-case names) and body.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {:?}", self.text()))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        (self.headers.iter())
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-impl Http {
-    fn connect(server: &Server) -> Self {
-        let stream = TcpStream::connect(server.address()).unwrap();
-        stream.set_read_timeout(Some(HANG)).unwrap();
-        Self {
-            reader: BufReader::new(stream),
-        }
-    }
-
-    fn send(&mut self, method: &str, body: &str, headers: &[(&str, &str)]) {
-        let mut head = format!(
-            "{method} / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        let stream = self.reader.get_mut();
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(body.as_bytes()).unwrap();
-    }
-
-    /// The status line and headers of the next response.
-    fn head(&mut self) -> (u16, Vec<(String, String)>) {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        let status = line.split(' ').nth(1).and_then(|s| s.parse().ok());
-        let status = status.unwrap_or_else(|| panic!("no status line: {line:?}"));
-        let mut headers = Vec::new();
-        loop {
-            let mut line = String::new();
-            self.reader.read_line(&mut line).unwrap();
-            let line = line.trim_end();
-            if line.is_empty() {
-                return (status, headers);
-            }
-            let (name, value) = line.split_once(':').unwrap();
-            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
-        }
-    }
-
-    /// The next chunk of a chunked body; empty at its end.
-    fn chunk(&mut self) -> Vec<u8> {
-        let mut size = String::new();
-        self.reader.read_line(&mut size).unwrap();
-        let size = usize::from_str_radix(size.trim(), 16).unwrap();
-        let mut chunk = vec![0; size + 2];
-        self.reader.read_exact(&mut chunk).unwrap();
-        chunk.truncate(size);
-        chunk
-    }
-
-    fn reply(&mut self) -> Reply {
-        let (status, headers) = self.head();
-        let length = (headers.iter()).find(|(n, _)| n == "content-length");
-        let body = match length {
-            Some((_, length)) => {
-                let mut body = vec![0; length.parse().unwrap()];
-                self.reader.read_exact(&mut body).unwrap();
-                body
-            }
-            None => {
-                let mut body = Vec::new();
-                loop {
-                    let chunk = self.chunk();
-                    if chunk.is_empty() {
-                        break body;
-                    }
-                    body.extend(chunk);
-                }
-            }
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    fn post(&mut self, body: &str) -> Reply {
-        self.send("POST", body, &[]);
-        self.reply()
-    }
-
-    /// Whether the server closed the connection (EOF before any byte).
-    fn closed(&mut self) -> bool {
-        let mut byte = [0];
-        matches!(self.reader.read(&mut byte), Ok(0) | Err(_))
-    }
-}
-
-fn rpc(id: u64, method: &str, params: Value) -> String {
-    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string()
-}
-
-fn ws(server: &Server, token: Option<&str>) -> Result<WebSocket<TcpStream>, tungstenite::Error> {
-    let stream = TcpStream::connect(server.address()).unwrap();
-    stream.set_read_timeout(Some(HANG)).unwrap();
-    let mut request = tungstenite::client::IntoClientRequest::into_client_request(format!(
-        "ws://{}/",
-        server.address()
-    ))
-    .unwrap();
-    if let Some(token) = token {
-        let value = format!("Bearer {token}").parse().unwrap();
-        request.headers_mut().insert("authorization", value);
-    }
-    tungstenite::client(request, stream)
-        .map(|(socket, _)| socket)
-        .map_err(|e| match e {
-            tungstenite::HandshakeError::Failure(e) => e,
-            tungstenite::HandshakeError::Interrupted(_) => panic!("a blocking handshake"),
-        })
-}
-
-fn receive(socket: &mut WebSocket<TcpStream>) -> Value {
-    loop {
-        match socket.read().unwrap() {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Close(frame) => panic!("closed: {frame:?}"),
-            _ => {}
-        }
-    }
-}
-
-fn send(socket: &mut WebSocket<TcpStream>, text: &str) {
-    socket.send(Message::text(text)).unwrap();
-}
-
-/// Waits (bounded) until `done` holds.
-fn eventually(mut done: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + HANG;
-    while !done() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn spawn(host: &Host, name: &str) -> u64 {
-    let answer: Value = serde_json::from_str(&host.request(&rpc(
-        1,
-        "world.spawn_entity",
-        json!({"components": {NAME: name}}),
-    )))
-    .unwrap();
-    answer["result"]["entity"].as_u64().unwrap()
-}
-
-fn rename(host: &Host, entity: u64, name: &str) {
-    let answer = host.request(&rpc(
-        1,
-        "world.insert_components",
-        json!({"entity": entity, "components": {NAME: name}}),
-    ));
-    assert!(answer.contains("\"result\":null"), "{answer}");
-}
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::{self, Message};
 
 #[test]
 fn http_answers_both_dialects_on_one_kept_alive_connection() {
@@ -425,13 +228,22 @@ fn oversized_requests_are_refused_on_both_transports() {
 }
 
 #[test]
-fn connections_over_the_limit_are_closed_at_once() {
+fn connections_over_the_limit_are_closed_at_once_when_none_is_idle() {
     let host = Host::new();
     let server = serve(&host, json!({"max_connections": 2}));
+    let first: Value =
+        serde_json::from_str(&host.request(
+            r#"{"id": 1, "request": "POLL", "params": {"data": {"components": ["Name"]}}}"#,
+        ))
+        .unwrap();
+    let poll = json!({"id": 2, "request": "POLL", "params": {"data": {"components": ["Name"]},
+        "watermark": first["response"]["watermark"]}})
+    .to_string();
     let mut open: Vec<Http> = (0..2).map(|_| Http::connect(&server)).collect();
     for http in &mut open {
-        assert_eq!(http.post(r#"{"id": 1, "request": "PING"}"#).status, 200);
+        http.send("POST", &poll, &[]);
     }
+    eventually(|| server.stats().requests == 2, "both POLLs wait");
     let mut third = Http::connect(&server);
     assert!(third.closed(), "the third connection is closed");
     assert_eq!(server.stats().refused_connections, 1);
@@ -439,6 +251,21 @@ fn connections_over_the_limit_are_closed_at_once() {
     eventually(|| server.stats().open_connections == 1, "a slot frees up");
     let mut fourth = Http::connect(&server);
     assert_eq!(fourth.post(r#"{"id": 1, "request": "PING"}"#).status, 200);
+}
+
+#[test]
+fn at_the_limit_the_connection_idle_longest_makes_room() {
+    let host = Host::new();
+    let server = serve(&host, json!({"max_connections": 2}));
+    let mut oldest = Http::connect(&server);
+    assert_eq!(oldest.post(r#"{"id": 1, "request": "PING"}"#).status, 200);
+    let mut newer = Http::connect(&server);
+    assert_eq!(newer.post(r#"{"id": 1, "request": "PING"}"#).status, 200);
+    let mut third = Http::connect(&server);
+    assert_eq!(third.post(r#"{"id": 1, "request": "PING"}"#).status, 200);
+    assert!(oldest.closed(), "the idle one longest made room");
+    assert_eq!(newer.post(r#"{"id": 2, "request": "PING"}"#).status, 200);
+    assert_eq!(server.stats().refused_connections, 0);
 }
 
 #[test]
@@ -557,7 +384,9 @@ fn a_client_that_sends_its_headers_too_slowly_is_cut_off() {
     let server = serve(&host, json!({"header_timeout_ms": 100}));
     let mut stream = TcpStream::connect(server.address()).unwrap();
     stream.set_read_timeout(Some(HANG)).unwrap();
-    stream.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest); // the server closes it
     eventually(
@@ -580,7 +409,7 @@ fn a_thousand_connections_at_once_are_all_answered() {
         .collect();
     let body = r#"{"id": 1, "request": "PING"}"#;
     let request = format!(
-        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     for stream in &mut connections {
@@ -599,7 +428,7 @@ fn a_thousand_connections_at_once_are_all_answered() {
 fn stopping_answers_parked_requests_with_cancelled_and_closes_every_connection() {
     let host = Host::new();
     let entity = spawn(&host, "hero");
-    let mut server = serve(&host, json!({}));
+    let server = serve(&host, json!({}));
     let parked: Value =
         serde_json::from_str(&host.request(
             r#"{"id": 1, "request": "POLL", "params": {"data": {"components": ["Name"]}}}"#,

@@ -1,8 +1,12 @@
-//! Reading a request's `params` with errors that name the offending field.
+//! Reading a request's `params` with errors that name the offending field,
+//! and the rules every JSON text of a request keeps ([`strict`]).
+
+pub(crate) mod strict;
 
 use crate::error::{BrpError, BrpResult};
 use serde::Deserializer as _;
 use serde::de::{MapAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -20,7 +24,8 @@ pub(crate) struct Params {
 
 impl Params {
     /// Reads `raw` (absent, `null` or an object whose keys are all in
-    /// `allowed`) and parses the fields it has.
+    /// `allowed`, each once) and parses the fields it has, refusing what
+    /// breaks the rules of [`strict`].
     pub(crate) fn read(raw: Option<&RawValue>, allowed: &[&str]) -> BrpResult<Self> {
         let Some(raw) = raw.filter(|raw| raw.get() != "null") else {
             return Ok(Self { object: None });
@@ -28,12 +33,20 @@ impl Params {
         // One pass: each field is checked before its value is read, and
         // only the values of allowed fields are parsed.
         let mut refused = None;
+        let mut suspect = false;
         let reader = Fields {
             allowed,
             refused: &mut refused,
+            suspect: &mut suspect,
         };
         let mut deserializer = serde_json::Deserializer::from_str(raw.get());
-        match deserializer.deserialize_map(reader) {
+        let read = deserializer.deserialize_map(reader);
+        // Only a text flagged while it was read is scanned again, to say
+        // exactly which rule it breaks and where.
+        if suspect && let Err(fault) = strict::scan(raw.get()) {
+            return Err(BrpError::invalid_params(fault.message("params")));
+        }
+        match read {
             Ok(object) => Ok(Self {
                 object: Some(object),
             }),
@@ -98,11 +111,14 @@ pub(crate) fn only(
     }
 }
 
-/// Reads a `params` object, refusing an unknown field before its value.
+/// Reads a `params` object, refusing an unknown field before its value,
+/// and a field given twice.
 struct Fields<'a> {
     allowed: &'a [&'a str],
     /// Why the object was refused, when it was for a field.
     refused: &'a mut Option<BrpError>,
+    /// Set when a value may break a rule of [`strict`].
+    suspect: &'a mut bool,
 }
 
 impl<'de> Visitor<'de> for Fields<'_> {
@@ -121,14 +137,29 @@ impl<'de> Visitor<'de> for Fields<'_> {
                 return Err(A::Error::custom("refused"));
             }
             // The text passed the raw reading; what fails here (a lone
-            // UTF-16 surrogate) is still JSON that is not valid.
-            let value = map.next_value::<Value>().map_err(|e| {
-                *self.refused = Some(BrpError::parse(format!(
-                    "request is not valid JSON: params.{key}: {e}"
-                )));
-                e
-            })?;
-            object.insert(key.into_owned(), value);
+            // UTF-16 surrogate) is still JSON that is not valid, unless the
+            // scan finds a rule broken.
+            let value = map
+                .next_value_seed(strict::Strict(&mut *self.suspect))
+                .map_err(|e| {
+                    *self.suspect = true;
+                    *self.refused = Some(BrpError::parse(format!(
+                        "request is not valid JSON: params.{key}: {e}"
+                    )));
+                    e
+                })?;
+            match object.entry(key.into_owned()) {
+                Entry::Vacant(field) => {
+                    field.insert(value);
+                }
+                Entry::Occupied(field) => {
+                    *self.refused = Some(BrpError::invalid_params(format!(
+                        "duplicate field params.{}",
+                        echo(field.key())
+                    )));
+                    return Err(A::Error::custom("refused"));
+                }
+            }
         }
         Ok(object)
     }
@@ -167,6 +198,15 @@ pub(crate) fn raw_fields(raw: &RawValue) -> Result<Vec<(Cow<'_, str>, &RawValue)
     deserializer
         .deserialize_map(Fields)
         .map_err(|_| raw_kind(text))
+}
+
+/// The first key (in sorted order) that `fields` holds twice.
+pub(crate) fn twice<'f>(fields: &'f [(Cow<'_, str>, &RawValue)]) -> Option<&'f str> {
+    let mut keys: Vec<&str> = fields.iter().map(|(key, _)| &**key).collect();
+    keys.sort_unstable();
+    keys.windows(2)
+        .find(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
 }
 
 /// `text` for an error message: as it is up to 80 characters, cut with an
