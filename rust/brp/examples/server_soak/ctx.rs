@@ -26,6 +26,24 @@ pub(crate) struct Ctx {
     tally: Mutex<Tally>,
     /// Names of the tasks still running, for the hang report.
     running: Arc<Mutex<BTreeSet<String>>>,
+    /// Crowds of connections running now, and when the last one ended.
+    crowds: Mutex<(usize, Option<Instant>)>,
+}
+
+/// How long after a crowd the server may still be seen to have been at
+/// `max_connections`: a client notices a closed connection when it next
+/// uses it.
+const AFTER_CROWD: Duration = Duration::from_secs(2);
+
+/// A crowd of connections over `max_connections`, until dropped.
+pub(crate) struct Crowd<'a>(&'a Ctx);
+
+impl Drop for Crowd<'_> {
+    fn drop(&mut self) {
+        let mut crowds = lock(&self.0.crowds);
+        crowds.0 -= 1;
+        crowds.1 = Some(Instant::now());
+    }
 }
 
 impl Ctx {
@@ -42,7 +60,23 @@ impl Ctx {
             deadline,
             tally: Mutex::default(),
             running: Arc::default(),
+            crowds: Mutex::default(),
         }
+    }
+
+    /// Marks a crowd of connections over `max_connections` while the
+    /// guard lives.
+    pub(crate) fn crowd(&self) -> Crowd<'_> {
+        lock(&self.crowds).0 += 1;
+        Crowd(self)
+    }
+
+    /// Whether a crowd runs, or just ran: the only times the server is at
+    /// `max_connections`, when it closes a new connection at once, or an
+    /// idle one to make room (docs/server.md, "Safe by default").
+    pub(crate) fn crowded(&self) -> bool {
+        let (running, ended) = *lock(&self.crowds);
+        running > 0 || ended.is_some_and(|ended| ended.elapsed() < AFTER_CROWD)
     }
 
     /// True once the deadline has passed.

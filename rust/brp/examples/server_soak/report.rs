@@ -4,8 +4,9 @@
 use crate::clients;
 use crate::memory::{Summary, mib};
 use crate::scene::Census;
-use crate::settings::Stats;
+use crate::settings::stats_line;
 use crate::tally::Tally;
+use brp::server::ServerStats;
 use std::time::Duration;
 
 /// Everything the soak found.
@@ -13,7 +14,7 @@ pub(crate) struct Report {
     pub(crate) elapsed: Duration,
     pub(crate) tally: Tally,
     /// `stats()` once the clients were gone and the server settled.
-    pub(crate) stats: Stats,
+    pub(crate) stats: ServerStats,
     /// Connections the clients made.
     pub(crate) connects: u64,
     pub(crate) census: Census,
@@ -42,12 +43,10 @@ impl Report {
             println!("  {kind:<16} {}", t.line(kind));
         }
         println!("writer          {}", t.line("writer"));
-        println!("server stats    {}", self.stats.line());
+        println!("server stats    {}", stats_line(&self.stats));
         println!(
             "connections     {} made by the clients; the server counted {} accepted and {} refused",
-            self.connects,
-            self.stats.get("connections").unwrap_or(0),
-            self.stats.get("refused_connections").unwrap_or(0)
+            self.connects, self.stats.connections, self.stats.refused_connections
         );
         let c = &self.census;
         println!(

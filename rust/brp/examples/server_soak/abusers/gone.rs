@@ -4,6 +4,7 @@
 //! mid-request (counted; the final check finds their connections closed),
 //! and a WebSocket that never reads (it must be disconnected, close 1008).
 
+use super::{ask, never_watermark, seed};
 use crate::ctx::{Ctx, Rng};
 use crate::scene::{NAME, bits, wrap};
 use crate::settings::bound;
@@ -25,46 +26,19 @@ fn notice() -> Duration {
     bound(Duration::ZERO)
 }
 
-/// How long a WebSocket that never reads may flood the server before it
-/// must be disconnected ...
-const FLOOD_BOUND: Duration = Duration::from_secs(10);
-
-/// ... and how long one of its sends may wait before it takes the server
-/// to have stopped reading.
+/// How long one send of a WebSocket that never reads may wait before it
+/// takes the server to have stopped reading.
 const STALL: Duration = Duration::from_secs(1);
 
-fn seed(id: u64, request: &str, params: Value) -> String {
-    json!({"id": id, "request": request, "params": params}).to_string()
-}
+/// How many QUERYs the silent never-reader sends: their answers are more
+/// than the socket buffers hold, fewer than `max_in_flight`.
+const SILENT_AFTER: u64 = 12;
 
-/// POSTs `text` on a new connection (a few tries, if refused); the answer.
-async fn ask(ctx: &Ctx, text: &str) -> Option<Value> {
-    for _ in 0..20 {
-        if let Ok(mut http) = Http::open(ctx).await
-            && let Ok(reply) = http.post(text, &[]).await
-            && reply.status == 200
-        {
-            return reply.json().ok();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    None
-}
-
-/// The watermark with which a POLL on `Never` parks, from a POLL on `http`.
-async fn never_watermark(http: &mut Http) -> Option<String> {
-    let reply = http
-        .post(
-            &seed(1, "POLL", json!({"data": {"components": ["Never"]}})),
-            &[],
-        )
-        .await
-        .ok()?;
-    Some(
-        reply.json().ok()?["response"]["watermark"]
-            .as_str()?
-            .to_owned(),
-    )
+/// How long the server may take to disconnect a WebSocket that never
+/// reads: it stalls, then reads nothing for `idle_timeout_ms` (or lets
+/// answers pile up sooner).
+fn flood_bound(ctx: &Ctx) -> Duration {
+    STALL * 2 + bound(ctx.limits.idle_timeout)
 }
 
 /// A parked POLL, or a watch, with a PING pipelined behind it, then the
@@ -230,65 +204,79 @@ pub(super) async fn vanisher(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
     tally.count(VANISHER, what);
 }
 
-/// A WebSocket that sends and never reads, flooding QUERYs (large
-/// answers) or PINGs and pings (small ones) over a socket with a small
-/// receive buffer, until the server stops taking them: it must disconnect
-/// the client (`max_queued_answers`, `max_queued_bytes`). Its close
-/// resets the connection, or waits behind the answers the client has not
-/// read: the client then reads them, then the close frame (1008).
+/// A WebSocket that never reads, over a socket with a small receive
+/// buffer: it floods QUERYs (large answers) or PINGs and pings (small
+/// ones) until the server takes no more, or sends a few QUERYs and falls
+/// silent. The server must disconnect it: answers piled up
+/// (`max_queued_answers`, `max_queued_bytes`) or unread for
+/// `idle_timeout_ms` (close 1008), or idle once the kernel holds them all
+/// (1000). Its close resets the connection, or waits behind the answers
+/// the client has not read, which the client then reads, then the close.
 pub(super) async fn never_reader(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
     let Ok(mut socket) = websocket(ctx, &[], true).await else {
         return tally.count(NEVER_READER, "refused (max_connections)");
     };
-    let queries = rng.chance(50);
-    let flood = if queries {
-        "floods of QUERYs"
-    } else {
-        "floods of PINGs and pings"
+    let query = |id| Message::text(seed(id, "QUERY", json!({"data": {"components": ["Name"]}})));
+    let (what, flood) = match rng.below(5) {
+        0 | 1 => ("floods of QUERYs", true),
+        2 | 3 => ("floods of PINGs and pings", true),
+        _ => ("a few QUERYs, then silence", false),
     };
-    tally.count(NEVER_READER, flood);
+    tally.count(NEVER_READER, what);
     let since = Instant::now();
-    let until = tokio::time::Instant::from_std(since + FLOOD_BOUND);
     let mut sent = 0;
-    loop {
+    while flood || sent < SILENT_AFTER {
         sent += 1;
-        let message = match (queries, sent % 2) {
-            (true, _) => Message::text(seed(
-                sent,
-                "QUERY",
-                json!({"data": {"components": ["Name"]}}),
-            )),
-            (false, 0) => Message::text(seed(sent, "PING", Value::Null)),
-            (false, _) => Message::Ping(Bytes::from_static(b"soak")),
+        let message = match (what, sent % 2) {
+            ("floods of PINGs and pings", 0) => Message::text(seed(sent, "PING", Value::Null)),
+            ("floods of PINGs and pings", _) => Message::Ping(Bytes::from_static(b"soak")),
+            _ => query(sent),
         };
         // A send that waits this long: the server takes no more.
         match tokio::time::timeout(STALL, socket.send(message)).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => {
-                tally.add(NEVER_READER, "messages sent", sent - 1);
                 tally.count(NEVER_READER, "reset by the server's close");
-                return tally.closed(NEVER_READER, Some(since.elapsed()), FLOOD_BOUND);
+                return tally.closed(NEVER_READER, Some(since.elapsed()), flood_bound(ctx));
             }
             Err(_) => break,
         }
     }
-    tally.add(NEVER_READER, "messages sent", sent - 1);
+    tally.add(NEVER_READER, "messages sent", sent);
+    if !flood {
+        tokio::time::sleep(bound(ctx.limits.idle_timeout)).await;
+    }
+    let until = tokio::time::Instant::from_std(since + flood_bound(ctx));
     loop {
         match tokio::time::timeout_at(until, message(&mut socket)).await {
             Ok(Ok(_)) => {}
-            Ok(Err(Ended::Closed(Some(1008)))) => {
-                tally.count(NEVER_READER, "close 1008");
-                return tally.closed(NEVER_READER, Some(since.elapsed()), FLOOD_BOUND);
+            // 1008: answers went unread; 1000: nothing was left to write,
+            // and the connection idled.
+            Ok(Err(Ended::Closed(Some(code @ (1008 | 1000))))) => {
+                tally.count(
+                    NEVER_READER,
+                    if code == 1008 {
+                        "close 1008"
+                    } else {
+                        "close 1000 (idle)"
+                    },
+                );
+                return tally.closed(NEVER_READER, Some(since.elapsed()), flood_bound(ctx));
             }
             Ok(Err(Ended::Dropped(_))) => {
                 tally.count(NEVER_READER, "reset by the server's close");
-                return tally.closed(NEVER_READER, Some(since.elapsed()), FLOOD_BOUND);
+                return tally.closed(NEVER_READER, Some(since.elapsed()), flood_bound(ctx));
             }
-            Ok(Err(ended)) => return tally.problem(NEVER_READER, format!("{flood}: {ended}")),
+            Ok(Err(Ended::Closed(Some(1013)))) => {
+                return tally.count(NEVER_READER, "busy (close 1013)");
+            }
+            Ok(Err(ended)) => return tally.problem(NEVER_READER, format!("{what}: {ended}")),
             Err(_) => {
-                let what =
-                    format!("{flood}: still open after {FLOOD_BOUND:?}, {sent} messages sent");
-                return tally.problem(NEVER_READER, what);
+                let problem = format!(
+                    "{what}: still open after {:?}, {sent} messages sent",
+                    flood_bound(ctx)
+                );
+                return tally.problem(NEVER_READER, problem);
             }
         }
     }

@@ -12,7 +12,8 @@ mod slow;
 use crate::ctx::{Ctx, Rng};
 use crate::settings::bound;
 use crate::tally::Tally;
-use crate::wire::closed;
+use crate::wire::{Http, closed};
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncRead;
@@ -50,7 +51,7 @@ pub(crate) const TIMED_OUT: [&str; 7] = [
 ];
 
 pub(crate) use gone::NEVER_READER;
-pub(crate) use refused::{BAD_TOKEN, CROWD, EVIL_ORIGIN, OVERSIZED};
+pub(crate) use refused::{BAD_TOKEN, EVIL_HOST, EVIL_ORIGIN, OVERSIZED};
 
 /// The most entities the abusers own at once (decoys of the pipelined
 /// watches).
@@ -77,11 +78,9 @@ pub(crate) fn start(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, seed: u64) {
                     let mut tally = Tally::default();
                     tally.count(kind, "runs");
                     match kind {
-                        slow::IDLE_HTTP => slow::idle_http(&ctx2, &mut rng, &mut tally).await,
-                        slow::IDLE_KEPT_ALIVE => {
-                            slow::idle_kept_alive(&ctx2, &mut rng, &mut tally).await
-                        }
-                        slow::IDLE_WS => slow::idle_ws(&ctx2, &mut rng, &mut tally).await,
+                        slow::IDLE_HTTP => slow::idle_http(&ctx2, &mut tally).await,
+                        slow::IDLE_KEPT_ALIVE => slow::idle_kept_alive(&ctx2, &mut tally).await,
+                        slow::IDLE_WS => slow::idle_ws(&ctx2, &mut tally).await,
                         slow::SLOW_HEADERS => slow::slow_headers(&ctx2, &mut rng, &mut tally).await,
                         slow::SLOW_BODY => slow::slow_body(&ctx2, &mut rng, &mut tally).await,
                         slow::SLOW_WS_MESSAGE => {
@@ -109,35 +108,55 @@ pub(crate) fn start(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, seed: u64) {
     }
 }
 
+/// A seed-dialect request.
+fn seed(id: u64, request: &str, params: Value) -> String {
+    json!({"id": id, "request": request, "params": params}).to_string()
+}
+
+/// POSTs `text` on a new connection (a few tries, if refused); the answer.
+async fn ask(ctx: &Ctx, text: &str) -> Option<Value> {
+    for _ in 0..20 {
+        if let Ok(mut http) = Http::open(ctx).await
+            && let Ok(reply) = http.post(text, &[]).await
+            && reply.status == 200
+        {
+            return reply.json().ok();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+/// The watermark with which a POLL on `Never` parks, from a POLL on `http`.
+async fn never_watermark(http: &mut Http) -> Option<String> {
+    let never = seed(1, "POLL", json!({"data": {"components": ["Never"]}}));
+    let reply = http.post(&never, &[]).await.ok()?;
+    Some(
+        reply.json().ok()?["response"]["watermark"]
+            .as_str()?
+            .to_owned(),
+    )
+}
+
 /// Waits for the server to close `stream`, which abuses it since `since`
-/// in a way that the largest present of `timeouts` ends, and notes how
-/// long it took for `kind`. A close long before the smallest timeout is
-/// a refusal over `max_connections`, and HTTP 503 one over
-/// `max_request_bytes_total`: neither is a timeout. While the server has
-/// none of the timeouts (a setting still being added), the connection is
-/// held for a while and left.
+/// in a way that `timeout` ends, and notes how long it took for `kind`.
+/// Closed long before the timeout, it was turned away at
+/// `max_connections` (at once, or closed while idle to make room), and
+/// HTTP 503 is a refusal over `max_request_bytes_total`.
 async fn expect_close(
     kind: &'static str,
     stream: &mut (impl AsyncRead + Unpin),
     since: Instant,
-    timeouts: &[Option<Duration>],
-    rng: &mut Rng,
+    timeout: Duration,
     tally: &mut Tally,
 ) {
-    let (shortest, longest) = (
-        timeouts.iter().flatten().min(),
-        timeouts.iter().flatten().max(),
-    );
-    let bound = longest.map_or_else(|| rng.millis(1000, 3000), |timeout| bound(*timeout));
+    let bound = bound(timeout);
     let closed = closed(stream, since, bound).await;
-    let early = shortest.map_or(Duration::from_millis(100), |timeout| *timeout / 2);
     match (closed.status, closed.after) {
         (Some(503), _) => tally.count(kind, "busy (HTTP 503)"),
-        (None, Some(after)) if after < early => {
-            tally.count(kind, "closed at once (max_connections)")
+        (None, Some(after)) if after < timeout / 2 => {
+            tally.count(kind, "closed early (max_connections)");
         }
-        (_, after) if longest.is_some() => tally.closed(kind, after, bound),
-        (_, Some(_)) => tally.count(kind, "closed by the server"),
-        (_, None) => tally.count(kind, "left open (its timeout is not a setting yet)"),
+        (_, after) => tally.closed(kind, after, bound),
     }
 }

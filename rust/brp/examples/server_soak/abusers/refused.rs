@@ -1,12 +1,15 @@
 //! Requests the server must refuse: bodies and messages over
 //! `max_request_bytes` (HTTP 413, close 1009), a browser's request from
-//! another origin (403), another `Host` (403 or 400), a missing or wrong
-//! token (401), and connections over `max_connections` (closed at once).
+//! another origin or naming another `Host` (403), a missing or wrong token
+//! (401), and connections over `max_connections`.
 
+use super::{never_watermark, seed};
 use crate::ctx::{Ctx, Rng};
+use crate::settings::TOKEN;
 use crate::tally::Tally;
 use crate::wire::{Ended, Http, Lost, NoSocket, connect, message, post_text, websocket};
 use futures_util::SinkExt;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 pub(crate) const OVERSIZED: &str = "oversized";
@@ -16,13 +19,18 @@ pub(crate) const BAD_TOKEN: &str = "bad-token";
 pub(crate) const CROWD: &str = "crowd";
 
 const PING: &str = r#"{"id": 1, "request": "PING"}"#;
+
+/// The error code of a POLL that timed out (docs/protocol.md).
+const TIMEOUT: i64 = -23407;
 const EVIL: &str = "evil.example";
 const EVIL_URL: &str = "http://evil.example";
 
 /// A PING padded past `max_request_bytes`, over HTTP (413) or as a
-/// WebSocket message (close 1009).
+/// WebSocket message (close 1009). While the hoarders hold
+/// `max_request_bytes_total`, it may be refused sooner, as busy (503,
+/// 1013): the server charges a body's bytes to the budget as they come.
 pub(super) async fn oversized(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
-    let length = ctx.limits.max_request_bytes + rng.between(1, 1000) as usize;
+    let length = ctx.limits.config.max_request_bytes + rng.between(1, 1000) as usize;
     let body = format!("{PING}{}", " ".repeat(length - PING.len()));
     if rng.chance(50) {
         let Ok(mut http) = Http::open(ctx).await else {
@@ -30,6 +38,8 @@ pub(super) async fn oversized(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
         };
         match http.post(&body, &[]).await {
             Ok(reply) if reply.status == 413 => tally.count(OVERSIZED, "HTTP 413"),
+            // Refused sooner: its bytes were more than the budget had left.
+            Ok(reply) if reply.status == 503 => tally.count(OVERSIZED, "busy (HTTP 503)"),
             Ok(reply) => tally.problem(
                 OVERSIZED,
                 format!("HTTP {} to {length} bytes", reply.status),
@@ -46,6 +56,10 @@ pub(super) async fn oversized(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
         }
         match message(&mut socket).await {
             Err(Ended::Closed(Some(1009))) => tally.count(OVERSIZED, "close 1009"),
+            Err(Ended::Closed(Some(1013))) => tally.count(OVERSIZED, "busy (close 1013)"),
+            Err(Ended::Closed(Some(1000))) if ctx.crowded() => {
+                tally.count(OVERSIZED, "closed while idle (max_connections)");
+            }
             Err(Ended::Dropped(_)) => tally.count(OVERSIZED, "closed without a close frame"),
             Ok(message) => tally.problem(OVERSIZED, format!("{length} bytes answered {message:?}")),
             Err(ended) => tally.problem(OVERSIZED, format!("{length} bytes: {ended}")),
@@ -53,14 +67,13 @@ pub(super) async fn oversized(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
     }
 }
 
-/// Checks the status of a refused request or upgrade: `wanted` when the
-/// server has the setting (`set`), else whatever it answered is counted.
-fn refusal(kind: &'static str, set: bool, status: Option<u16>, wanted: &[u16], tally: &mut Tally) {
+/// Checks the status of a refused request or upgrade against `wanted`;
+/// `None`: closed before a reply, at `max_connections`.
+fn refusal(kind: &'static str, status: Option<u16>, wanted: u16, tally: &mut Tally) {
     match status {
-        Some(status) if set && wanted.contains(&status) => tally.count(kind, "refused"),
+        Some(status) if status == wanted => tally.count(kind, "refused"),
+        Some(status) => tally.problem(kind, format!("answered {status}, not {wanted}")),
         None => tally.count(kind, "closed before a reply (max_connections)"),
-        _ if set => tally.problem(kind, format!("answered {status:?}, not {wanted:?}")),
-        _ => tally.count(kind, "answered (its setting is not there yet)"),
     }
 }
 
@@ -95,32 +108,30 @@ async fn upgrade(ctx: &Ctx, extra: &[(&'static str, &str)]) -> Option<u16> {
     }
 }
 
-/// A browser-like request from another origin, over HTTP or as an
-/// upgrade: 403 (`allowed_origins`).
+/// A browser-like request from an origin not in `allowed_origins`, over
+/// HTTP or as an upgrade: 403.
 pub(super) async fn evil_origin(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
-    let set = ctx.limits.origins;
     let status = if rng.chance(50) {
         status(ctx, ctx.host(), &[("Origin", EVIL_URL)], tally, EVIL_ORIGIN).await
     } else {
         upgrade(ctx, &[("origin", EVIL_URL)]).await
     };
-    refusal(EVIL_ORIGIN, set, status, &[403], tally);
+    refusal(EVIL_ORIGIN, status, 403, tally);
 }
 
-/// A request naming another host, over HTTP or as an upgrade: 403 or 400
-/// (`allowed_hosts`).
+/// A request naming a host not in `allowed_hosts` (DNS rebinding), over
+/// HTTP or as an upgrade: 403.
 pub(super) async fn evil_host(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
-    let set = ctx.limits.hosts;
     let status = if rng.chance(50) {
         status(ctx, EVIL.to_owned(), &[], tally, EVIL_HOST).await
     } else {
         upgrade(ctx, &[("host", EVIL)]).await
     };
-    refusal(EVIL_HOST, set, status, &[403, 400], tally);
+    refusal(EVIL_HOST, status, 403, tally);
 }
 
 /// A request or upgrade with no token, a wrong one, or one cut short:
-/// 401 with `WWW-Authenticate: Bearer`.
+/// 401.
 pub(super) async fn bad_token(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
     let token = *rng.pick(&["", "Bearer wrong", "Bearer soak-toke", "soak-token"]);
     let status = if rng.chance(50) {
@@ -128,56 +139,88 @@ pub(super) async fn bad_token(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
             return;
         };
         let mut http = Http::on(stream, ctx.host());
+        let given = if token.is_empty() {
+            String::new()
+        } else {
+            format!("Authorization: {token}\r\n")
+        };
         let text = post_text(&ctx.host(), PING, &[]).replacen(
-            &format!("Authorization: Bearer {}\r\n", crate::settings::TOKEN),
-            &if token.is_empty() {
-                String::new()
-            } else {
-                format!("Authorization: {token}\r\n")
-            },
+            &format!("Authorization: Bearer {TOKEN}\r\n"),
+            &given,
             1,
         );
         match http.write(text.as_bytes()).await {
-            Ok(()) => match http.reply().await {
-                Ok(reply) => Some(reply.status),
-                Err(_) => None,
-            },
+            Ok(()) => http.reply().await.ok().map(|reply| reply.status),
             Err(_) => None,
         }
     } else {
         upgrade(ctx, &[("authorization", token)]).await
     };
-    refusal(BAD_TOKEN, true, status, &[401], tally);
+    refusal(BAD_TOKEN, status, 401, tally);
 }
 
-/// `max_connections` and a few more connections at once, each with a
-/// PING: those over the limit are closed at once, unanswered.
+/// Connections the crowd opens beyond `max_connections`.
+const BEYOND: usize = 8;
+
+/// `max_connections` and [`BEYOND`] more connections at once, each parking
+/// a POLL (on `Never`, with a short timeout). None of them is idle, so a
+/// new one only takes the slot of an idle connection elsewhere, or is
+/// closed at once (docs/server.md, "Safe by default"): the server holds at
+/// most `max_connections`, and so closes at least [`BEYOND`] of them
+/// unanswered. The others' POLLs time out.
 pub(super) async fn crowd(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
-    ctx.pause(rng.millis(2000, 5000)).await;
+    ctx.pause(rng.millis(3000, 6000)).await;
+    if ctx.over() {
+        return;
+    }
+    let watermark = match Http::open(ctx).await {
+        Ok(mut http) => never_watermark(&mut http).await,
+        Err(_) => None,
+    };
+    let Some(watermark) = watermark else {
+        return tally.count(CROWD, "could not begin");
+    };
+    let params =
+        json!({"data": {"components": ["Never"]}, "watermark": watermark, "timeout_ms": 500});
+    let poll = post_text(&ctx.host(), &seed(2, "POLL", params), &[]);
+    let _crowd = ctx.crowd();
+    let count = ctx.limits.config.max_connections + BEYOND;
     let mut crowd = Vec::new();
-    for _ in 0..ctx.limits.max_connections + 8 {
+    for _ in 0..count {
         if let Ok(stream) = connect(ctx, false).await {
-            crowd.push(Http::on(stream, ctx.host()));
+            let mut http = Http::on(stream, ctx.host());
+            let written = http.write(poll.as_bytes()).await.is_ok();
+            crowd.push((http, written));
         }
     }
-    let ping = post_text(&ctx.host(), PING, &[("Connection", "close")]);
-    let mut sent = Vec::new();
-    for mut http in crowd {
-        let written = http.write(ping.as_bytes()).await.is_ok();
-        sent.push((http, written));
-    }
-    let mut refused = 0;
-    for (http, written) in &mut sent {
+    let mut unanswered = count - crowd.len();
+    for (http, written) in &mut crowd {
         let reply = match written {
             true => http.reply().await,
             false => Err(Lost::Closed),
         };
-        match reply {
-            Ok(reply) if reply.status == 200 => tally.count(CROWD, "answered"),
-            Ok(reply) => tally.problem(CROWD, format!("HTTP {} to a PING", reply.status)),
-            Err(Lost::Closed) => refused += 1,
-            Err(lost) => tally.problem(CROWD, format!("{lost} after a PING")),
+        match reply.map(|reply| (reply.status, reply.json())) {
+            Ok((200, Ok(answer))) if answer["error"]["code"] == TIMEOUT => {
+                tally.count(CROWD, "POLLs held to their timeout");
+            }
+            Ok((status, answer)) => {
+                tally.problem(CROWD, format!("HTTP {status} to a POLL: {answer:?}"))
+            }
+            Err(Lost::Closed) => unanswered += 1,
+            Err(lost) => tally.problem(CROWD, format!("{lost} after a POLL")),
         }
     }
-    tally.add(CROWD, "refused (max_connections)", refused);
+    tally.add(
+        CROWD,
+        "closed unanswered (max_connections)",
+        unanswered as u64,
+    );
+    if unanswered < BEYOND {
+        let held = count - unanswered;
+        let max = ctx.limits.config.max_connections;
+        tally.problem(
+            CROWD,
+            format!("the server held {held} connections at once, over max_connections {max}"),
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! Connections that idle or send slowly: each must be closed by the
-//! timeout that applies (`header_timeout_ms`, `idle_timeout_ms`,
-//! `body_timeout_ms`), and request bodies held at once beyond
-//! `max_request_bytes_total` must be refused with HTTP 503.
+//! timeout that applies (`idle_timeout_ms`, `header_timeout_ms` from a
+//! head's first byte, `body_timeout_ms`: docs/limits.md), and request
+//! bodies held at once beyond `max_request_bytes_total` must be refused
+//! with HTTP 503.
 
 use super::expect_close;
 use crate::ctx::{Ctx, Rng};
@@ -41,66 +42,46 @@ async fn trickle(
     std::future::pending::<()>().await;
 }
 
-/// A connection that never sends a byte: closed after the header timeout
-/// (hyper reads a request's head against it from the start).
-pub(super) async fn idle_http(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
+/// A connection that never sends a byte: closed after the idle timeout.
+pub(super) async fn idle_http(ctx: &Ctx, tally: &mut Tally) {
     let Ok(mut stream) = connect(ctx, false).await else {
         return tally.count(IDLE_HTTP, "could not connect");
     };
-    let limits = &ctx.limits;
-    let timeouts = [Some(limits.header_timeout), limits.idle_timeout];
-    expect_close(
-        IDLE_HTTP,
-        &mut stream,
-        Instant::now(),
-        &timeouts,
-        rng,
-        tally,
-    )
-    .await;
+    let timeout = ctx.limits.idle_timeout;
+    expect_close(IDLE_HTTP, &mut stream, Instant::now(), timeout, tally).await;
 }
 
-/// One PING answered, then nothing: closed after the idle timeout (or
-/// hyper's header timeout, which also runs between requests).
-pub(super) async fn idle_kept_alive(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
+/// One PING answered, then nothing: closed after the idle timeout.
+pub(super) async fn idle_kept_alive(ctx: &Ctx, tally: &mut Tally) {
     let Ok(mut http) = Http::open(ctx).await else {
         return tally.count(IDLE_KEPT_ALIVE, "could not connect");
     };
     match http.post(r#"{"id": 1, "request": "PING"}"#, &[]).await {
         Ok(reply) if reply.status == 200 => {}
+        Ok(reply) if reply.status == 503 => return tally.count(IDLE_KEPT_ALIVE, "busy (HTTP 503)"),
         Ok(reply) => {
             return tally.problem(IDLE_KEPT_ALIVE, format!("HTTP {} to a PING", reply.status));
         }
         Err(_) => return tally.count(IDLE_KEPT_ALIVE, "refused (max_connections)"),
     }
-    let limits = &ctx.limits;
-    let timeouts = [Some(limits.header_timeout), limits.idle_timeout];
+    let timeout = ctx.limits.idle_timeout;
     expect_close(
         IDLE_KEPT_ALIVE,
         http.stream(),
         Instant::now(),
-        &timeouts,
-        rng,
+        timeout,
         tally,
     )
     .await;
 }
 
 /// A WebSocket that never sends a message: closed after the idle timeout.
-pub(super) async fn idle_ws(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
+pub(super) async fn idle_ws(ctx: &Ctx, tally: &mut Tally) {
     let Ok(mut socket) = websocket(ctx, &[], false).await else {
         return tally.count(IDLE_WS, "refused (max_connections)");
     };
-    let timeouts = [ctx.limits.idle_timeout];
-    expect_close(
-        IDLE_WS,
-        socket.get_mut(),
-        Instant::now(),
-        &timeouts,
-        rng,
-        tally,
-    )
-    .await;
+    let timeout = ctx.limits.idle_timeout;
+    expect_close(IDLE_WS, socket.get_mut(), Instant::now(), timeout, tally).await;
 }
 
 /// A request's head sent a byte at a time: closed after the header
@@ -117,9 +98,9 @@ pub(super) async fn slow_headers(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
     let (mut reader, mut writer) = stream.into_split();
     let gap = rng.millis(20, 60);
     let since = Instant::now();
-    let timeouts = [Some(ctx.limits.header_timeout)];
+    let timeout = ctx.limits.header_timeout;
     tokio::select! {
-        () = expect_close(SLOW_HEADERS, &mut reader, since, &timeouts, rng, tally) => {}
+        () = expect_close(SLOW_HEADERS, &mut reader, since, timeout, tally) => {}
         () = trickle(&mut writer, text.as_bytes(), 1, gap) => {}
     }
 }
@@ -144,9 +125,9 @@ pub(super) async fn slow_body(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
     } else {
         rng.between(0, 1000) as usize
     };
-    let timeouts = [ctx.limits.body_timeout];
+    let timeout = ctx.limits.body_timeout;
     tokio::select! {
-        () = expect_close(SLOW_BODY, &mut reader, since, &timeouts, rng, tally) => {}
+        () = expect_close(SLOW_BODY, &mut reader, since, timeout, tally) => {}
         () = trickle(&mut writer, &body.as_bytes()[..sent], 10, Duration::from_millis(100)) => {}
     }
 }
@@ -167,9 +148,9 @@ pub(super) async fn slow_ws_message(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally)
     };
     let since = Instant::now();
     let (mut reader, mut writer) = socket.into_inner().into_split();
-    let timeouts = [ctx.limits.body_timeout, ctx.limits.idle_timeout];
+    let timeout = ctx.limits.body_timeout;
     tokio::select! {
-        () = expect_close(SLOW_WS_MESSAGE, &mut reader, since, &timeouts, rng, tally) => {}
+        () = expect_close(SLOW_WS_MESSAGE, &mut reader, since, timeout, tally) => {}
         () = trickle(&mut writer, &frame[..sent], 10, Duration::from_millis(100)) => {}
     }
 }
@@ -183,7 +164,7 @@ pub(super) async fn hoarder(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
         return tally.count(HOARDER, "could not connect");
     };
     let limits = &ctx.limits;
-    let body = padded_ping(limits.max_request_bytes - 200);
+    let body = padded_ping(limits.config.max_request_bytes - 200);
     let text = post_text(&ctx.host(), &body, &[]);
     let held = text.len() - rng.between(100, 1000) as usize;
     let since = Instant::now();
@@ -193,13 +174,5 @@ pub(super) async fn hoarder(ctx: &Ctx, rng: &mut Rng, tally: &mut Tally) {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    expect_close(
-        HOARDER,
-        &mut stream,
-        since,
-        &[limits.body_timeout],
-        rng,
-        tally,
-    )
-    .await;
+    expect_close(HOARDER, &mut stream, since, limits.body_timeout, tally).await;
 }

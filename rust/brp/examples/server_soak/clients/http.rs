@@ -18,9 +18,12 @@ pub(super) const PAIR: &str = "poll-pair";
 
 /// What kept a request from its answer.
 pub(super) enum Short {
-    /// The connection was closed before its first answer: the server had
-    /// `max_connections` open.
+    /// While a crowd had the server at `max_connections`: the connection
+    /// was closed before its first answer (refused, or taken for another
+    /// while still idle) ...
     Refused,
+    /// ... or closed between requests (idle, to make room).
+    Evicted,
     /// HTTP 503: request bodies held over `max_request_bytes_total`.
     Busy,
     /// Anything else: a problem.
@@ -32,6 +35,7 @@ impl Short {
     pub(super) fn note(self, kind: &'static str, tally: &mut Tally) {
         match self {
             Self::Refused => tally.count(kind, "refused (max_connections)"),
+            Self::Evicted => tally.count(kind, "closed while idle (max_connections)"),
             Self::Busy => tally.count(kind, "busy (HTTP 503)"),
             Self::Broken(what) => tally.problem(kind, what),
         }
@@ -39,27 +43,29 @@ impl Short {
 }
 
 /// A connection of a well-behaved client, with the headers it sends.
-pub(super) struct Client {
+pub(super) struct Client<'a> {
+    ctx: &'a Ctx,
     http: Http,
     extra: Vec<(&'static str, &'static str)>,
     /// No answer has come on it yet.
     fresh: bool,
 }
 
-impl Client {
+impl<'a> Client<'a> {
     /// Connects; now and then as a browser would (an allowed `Origin`) or
-    /// by an allowed host name, when the server has those settings.
-    pub(super) async fn open(ctx: &Ctx, rng: &mut Rng) -> Result<Self, Short> {
+    /// by an allowed host name.
+    pub(super) async fn open(ctx: &'a Ctx, rng: &mut Rng) -> Result<Self, Short> {
         let mut host = ctx.host();
-        if ctx.limits.hosts && rng.chance(20) {
+        if rng.chance(20) {
             host = format!("{GOOD_HOST}:{}", ctx.address.port());
         }
         let mut extra = Vec::new();
-        if ctx.limits.origins && rng.chance(20) {
+        if rng.chance(20) {
             extra.push(("Origin", GOOD_ORIGIN));
         }
         match crate::wire::connect(ctx, false).await {
             Ok(stream) => Ok(Self {
+                ctx,
                 http: Http::on(stream, host),
                 extra,
                 fresh: true,
@@ -122,12 +128,21 @@ impl Client {
 
     /// The stream's next answer; `None` at its end.
     pub(super) async fn event(&mut self) -> Result<Option<Value>, Short> {
-        (self.http.event().await).map_err(|lost| Short::Broken(format!("{lost} in a stream")))
+        let crowded = if self.ctx.crowded() {
+            " (in a crowd)"
+        } else {
+            ""
+        };
+        (self.http.event().await)
+            .map_err(|lost| Short::Broken(format!("{lost} in a stream{crowded}")))
     }
 
+    /// Why `text` got no answer: a close is the server's right only while
+    /// a crowd has it at `max_connections`.
     fn short(&self, lost: Lost, text: &str) -> Short {
         match lost {
-            Lost::Closed if self.fresh => Short::Refused,
+            Lost::Closed if self.ctx.crowded() && self.fresh => Short::Refused,
+            Lost::Closed if self.ctx.crowded() => Short::Evicted,
             lost => Short::Broken(format!("{lost} after {text}")),
         }
     }
@@ -137,7 +152,6 @@ impl Client {
     /// unsure).
     pub(super) async fn check(
         &mut self,
-        ctx: &Ctx,
         kind: &'static str,
         (text, want): (String, Want),
         model: &mut Model,
@@ -151,7 +165,7 @@ impl Client {
                 return false;
             }
         };
-        match want.check(&ctx.fixed, model.owner, &answer) {
+        match want.check(&self.ctx.fixed, model.owner, &answer) {
             Ok(spawned) => {
                 tally.answer(kind);
                 if let Want::Spawned(_) = want {
@@ -208,7 +222,7 @@ pub(super) async fn clean_up(
             && client.recount(kind, model, tally).await
         {
             while let Some(destroy) = model.destroy_one(rng, 0) {
-                if !client.check(ctx, kind, destroy, model, tally).await {
+                if !client.check(kind, destroy, model, tally).await {
                     break;
                 }
             }
@@ -252,7 +266,7 @@ async fn connection(ctx: &Ctx, model: &mut Model, rng: &mut Rng, tally: &mut Tal
             _ => {
                 let id = rng.below(1 << 40);
                 let request = model.next(rng, &ctx.fixed, id);
-                client.check(ctx, KIND, request, model, tally).await
+                client.check(KIND, request, model, tally).await
             }
         };
         if !done || ctx.over() {
@@ -293,7 +307,7 @@ fn polled(answer: &Value) -> Result<(String, usize), String> {
 
 /// A POLL that parks until the writer wakes it: its answer is the
 /// writer's entities, with a new watermark.
-async fn woken_poll(client: &mut Client, tally: &mut Tally) -> bool {
+async fn woken_poll(client: &mut Client<'_>, tally: &mut Tally) -> bool {
     let first = match client.ask(&churn_poll(None)).await {
         Ok(answer) => answer,
         Err(short) => {
@@ -325,7 +339,7 @@ async fn woken_poll(client: &mut Client, tally: &mut Tally) -> bool {
 }
 
 /// A POLL on `Never` with a short `timeout_ms`: it must time out.
-async fn timed_out_poll(client: &mut Client, rng: &mut Rng, tally: &mut Tally) -> bool {
+async fn timed_out_poll(client: &mut Client<'_>, rng: &mut Rng, tally: &mut Tally) -> bool {
     let never = json!({"data": {"components": ["Never"]}});
     let first = match client.ask(&seed(1, "POLL", never.clone())).await {
         Ok(answer) => answer,
@@ -417,7 +431,7 @@ async fn pair(ctx: &Ctx, model: &mut Model, rng: &mut Rng, tally: &mut Tally) {
             ),
             Want::Spawned(Dialect::Seed),
         );
-        if !writer.check(ctx, PAIR, spawn, model, tally).await || model.live.is_empty() {
+        if !writer.check(PAIR, spawn, model, tally).await || model.live.is_empty() {
             return;
         }
     }
@@ -456,7 +470,7 @@ async fn pair(ctx: &Ctx, model: &mut Model, rng: &mut Rng, tally: &mut Tally) {
         };
         let written = Instant::now();
         if !writer
-            .check(ctx, PAIR, (insert, Want::Done(dialect)), model, tally)
+            .check(PAIR, (insert, Want::Done(dialect)), model, tally)
             .await
         {
             return;

@@ -363,7 +363,9 @@ impl Model {
         query(Dialect::Seed, id, "Owned", "Owned")
     }
 
-    /// Rebuilds the model from the answer to [`Model::census`].
+    /// Rebuilds the model from the answer to [`Model::census`] (a DESTROY
+    /// whose answer was lost may not have been carried out: the stale ids
+    /// are forgotten).
     pub(crate) fn recount(&mut self, answer: &Value) -> Result<(), String> {
         let body =
             outcome(answer).map_err(|code| format!("the census answered {code}: {answer}"))?;
@@ -379,6 +381,7 @@ impl Model {
             })
             .collect();
         self.spawning = 0;
+        self.stale.clear();
         self.unsure = false;
         Ok(())
     }

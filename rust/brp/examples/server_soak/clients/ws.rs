@@ -17,6 +17,7 @@ use futures_util::SinkExt;
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 pub(super) const KIND: &str = "ws";
@@ -50,6 +51,11 @@ enum End {
     /// Closed by the server with 1013: message bytes held over
     /// `max_request_bytes_total`.
     Busy,
+    /// The connection failed (closed, reset, a send refused): the server's
+    /// right only while a crowd has it at `max_connections`, when it
+    /// closes an idle connection to make room.
+    Lost(String),
+    /// A wrong answer, or none in time.
     Problem(String),
 }
 
@@ -89,7 +95,9 @@ async fn session(ctx: &Ctx, model: &mut Model, rng: &mut Rng, tally: &mut Tally)
     tally.count(KIND, "sessions");
     let socket = match websocket(ctx, &[], false).await {
         Ok(socket) => socket,
-        Err(NoSocket::Closed) => return tally.count(KIND, "refused (max_connections)"),
+        Err(NoSocket::Closed) if ctx.crowded() => {
+            return tally.count(KIND, "refused (max_connections)");
+        }
         Err(NoSocket::Status(503)) => return tally.count(KIND, "busy (HTTP 503)"),
         Err(other) => return tally.problem(KIND, format!("no WebSocket: {other:?}")),
     };
@@ -111,7 +119,13 @@ async fn session(ctx: &Ctx, model: &mut Model, rng: &mut Rng, tally: &mut Tally)
             session.tally.count(KIND, "busy (close 1013)");
             session.model.unsure = true;
         }
-        Err(End::Problem(what)) => {
+        Err(End::Lost(_)) if ctx.crowded() => {
+            session
+                .tally
+                .count(KIND, "closed while idle (max_connections)");
+            session.model.unsure = true;
+        }
+        Err(End::Lost(what) | End::Problem(what)) => {
             session.tally.problem(KIND, what);
             session.model.unsure = true;
         }
@@ -182,10 +196,33 @@ impl Session<'_> {
     }
 
     async fn send(&mut self, id: u64, text: String, pending: Pending) -> Result<(), End> {
-        let sent = self.socket.send(Message::text(text.clone())).await;
-        sent.map_err(|e| End::Problem(format!("cannot send {text}: {e}")))?;
+        self.put(Message::text(text)).await?;
         self.pending.insert(id, pending);
         Ok(())
+    }
+
+    /// Sends `message`; if the connection is gone, why.
+    async fn put(&mut self, message: Message) -> Result<(), End> {
+        let what = format!("cannot send {message}");
+        match self.socket.send(message).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.lost(format!("{what}: {e}")).await),
+        }
+    }
+
+    /// Why the connection failed under `what`: the close frame the
+    /// server sent, if it is there behind the last answers.
+    async fn lost(&mut self, what: String) -> End {
+        for _ in 0..1000 {
+            let read = tokio::time::timeout(Duration::from_millis(200), message(&mut self.socket));
+            match read.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(Ended::Closed(Some(1013)))) => return End::Busy,
+                Ok(Err(ended)) => return End::Lost(format!("{what}; {ended}")),
+                Err(_) => break,
+            }
+        }
+        End::Lost(what)
     }
 
     /// Sends a request whose answer must be `want`.
@@ -199,10 +236,7 @@ impl Session<'_> {
     /// Sends request `id` and waits for its answer; others are handled as
     /// they come.
     async fn ask(&mut self, id: u64, text: String) -> Result<Value, End> {
-        self.socket
-            .send(Message::text(text.clone()))
-            .await
-            .map_err(|e| End::Problem(format!("cannot send {text}: {e}")))?;
+        self.put(Message::text(text)).await?;
         loop {
             match self.receive().await? {
                 Some(answer) if answer["id"] == id => return Ok(answer),
@@ -231,12 +265,19 @@ impl Session<'_> {
             Ok(Message::Ping(_) | Message::Frame(_) | Message::Close(_)) => Ok(None),
             Ok(Message::Binary(_)) => Err(End::Problem("a binary message".into())),
             Err(Ended::Closed(Some(1013))) => Err(End::Busy),
-            Err(ended) => {
+            Err(Ended::Timeout) => {
                 let (pending, pings) = (self.pending.len(), self.pings.len());
-                Err(End::Problem(format!(
-                    "{ended} with {pending} in flight, {pings} pings"
-                )))
+                let what = format!("no answer in time, with {pending} in flight, {pings} pings");
+                Err(End::Problem(what))
             }
+            // The close of an idle connection at max_connections is 1000.
+            Err(ended @ (Ended::Closed(Some(1000)) | Ended::Dropped(_))) => Err(End::Lost(
+                format!("{ended} with {} in flight", self.pending.len()),
+            )),
+            Err(ended) => Err(End::Problem(format!(
+                "{ended} with {} in flight",
+                self.pending.len()
+            ))),
         }
     }
 
@@ -356,7 +397,7 @@ impl Session<'_> {
             parked.push(id);
         }
         // With the parked ones, fewer than `max_in_flight` in flight.
-        let room = self.ctx.limits.max_in_flight as u64 - count;
+        let room = self.ctx.limits.config.max_in_flight as u64 - count;
         let others = self.rng.between(1, room.min(8));
         self.burst(others).await?;
         for poll in parked {
@@ -370,7 +411,7 @@ impl Session<'_> {
     /// `max_in_flight` POLLs parked with a timeout, and one request more:
     /// refused.
     async fn over_in_flight(&mut self) -> Result<(), End> {
-        for _ in 0..self.ctx.limits.max_in_flight {
+        for _ in 0..self.ctx.limits.config.max_in_flight {
             let id = self.id();
             let timeout = self.rng.between(400, 800);
             let text = self.parked(id, Some(timeout));
@@ -394,7 +435,7 @@ impl Session<'_> {
         if self.model.live.is_empty() {
             return Ok(());
         }
-        let max = self.ctx.limits.max_watches as u64;
+        let max = self.ctx.limits.config.max_watches as u64;
         let count = self.rng.between(1, max);
         let entities: Vec<String> = (0..count as usize)
             .map(|i| self.model.live[i % self.model.live.len()].id.clone())
@@ -471,8 +512,7 @@ impl Session<'_> {
         for _ in 0..self.rng.between(1, 4) {
             let payload = Bytes::from(self.rng.below(u64::MAX).to_be_bytes().to_vec());
             self.pings.push_back(payload.clone());
-            let sent = self.socket.send(Message::Ping(payload)).await;
-            sent.map_err(|e| End::Problem(format!("cannot ping: {e}")))?;
+            self.put(Message::Ping(payload)).await?;
         }
         self.drain().await
     }
