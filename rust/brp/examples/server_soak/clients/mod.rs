@@ -2,9 +2,10 @@
 //! of right answers) to every request it sends, and counts any other as a
 //! problem: the scene's fixed entities read back exactly, its own entities
 //! (which only it touches) as it wrote them, the writer's within their
-//! bounds. What the server may refuse them under load (a connection over
-//! `max_connections`, HTTP 503 or close 1013 over
-//! `max_request_bytes_total`) is counted, not a problem.
+//! bounds. What the server may do to them under load is counted, not a
+//! problem: HTTP 503 or close 1013 while `max_request_bytes_total` is
+//! held, and, while a crowd has it at `max_connections`, a connection
+//! closed at once or closed while idle to make room.
 
 mod http;
 mod requests;
