@@ -2,7 +2,7 @@
 //! with bytes pipelined behind it and then the end of the client's stream
 //! (the server must notice and close at once), clients that vanish
 //! mid-request (counted; the final check finds their connections closed),
-//! and a WebSocket that never reads (it must be disconnected, close 1008).
+//! and a WebSocket that never reads (it must be disconnected).
 
 use super::{ask, never_watermark, seed};
 use crate::ctx::{Ctx, Rng};

@@ -126,15 +126,19 @@ impl<'a> Client<'a> {
             .ok_or(Short::Broken(format!("an empty stream for {text}")))
     }
 
-    /// The stream's next answer; `None` at its end.
+    /// The stream's next answer; `None` at its end. A stream is a request
+    /// in progress, never idle: the server may not close it, not even at
+    /// `max_connections`.
     pub(super) async fn event(&mut self) -> Result<Option<Value>, Short> {
-        let crowded = if self.ctx.crowded() {
-            " (in a crowd)"
-        } else {
-            ""
-        };
-        (self.http.event().await)
-            .map_err(|lost| Short::Broken(format!("{lost} in a stream{crowded}")))
+        let event = self.http.event().await;
+        event.map_err(|lost| {
+            let during = if self.ctx.crowded() {
+                ", during a crowd"
+            } else {
+                ""
+            };
+            Short::Broken(format!("a stream {lost}{during}"))
+        })
     }
 
     /// Why `text` got no answer: a close is the server's right only while
