@@ -32,8 +32,11 @@ impl Tally {
         self.add(kind, what, 1);
     }
 
+    /// Counts `n` `what` of client `kind` (none: nothing to print).
     pub(crate) fn add(&mut self, kind: &'static str, what: &'static str, n: u64) {
-        *self.counts.entry((kind, what)).or_default() += n;
+        if n > 0 {
+            *self.counts.entry((kind, what)).or_default() += n;
+        }
     }
 
     /// Counts a checked answer of a well-behaved client.
