@@ -128,6 +128,8 @@ impl Meter {
         state.busy += 1;
         state.head = None;
         state.read_while_busy = false;
+        // A request that begins before the eviction took effect wins.
+        state.evicted = false;
         drop(state);
         Busy(Arc::clone(self))
     }
@@ -144,6 +146,7 @@ impl Meter {
     /// WebSocket: `count` requests are now in flight.
     pub(super) fn in_flight(&self, count: usize) {
         let mut state = self.state();
+        state.evicted &= count == 0;
         if (state.busy == 0) != (count == 0) {
             state.busy = count;
             state.active = Instant::now();
@@ -293,6 +296,8 @@ impl Meter {
         state.ahead.reserve(READ_SIZE);
         let read = self.stream.try_read_buf(&mut state.ahead)?;
         if read > 0 {
+            // Not idle any more: an eviction not yet carried out is off.
+            state.evicted = false;
             state.active = Instant::now();
             if state.busy > 0 {
                 state.read_while_busy = true;
@@ -467,5 +472,44 @@ impl AsyncWrite for Conn {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             done => done,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::ServerConfig;
+    use crate::server::budget::Budget;
+
+    /// A meter on one end of a loopback connection (the other end kept).
+    fn watched() -> (Arc<Meter>, std::net::TcpStream, tokio::runtime::Runtime) {
+        let runtime = (tokio::runtime::Builder::new_current_thread().enable_all())
+            .build()
+            .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        let stream = runtime.block_on(async { TcpStream::from_std(server).unwrap() });
+        (Meter::new(stream, &Budget::new(1 << 20)), client, runtime)
+    }
+
+    #[test]
+    fn an_eviction_takes_only_an_idle_connection() {
+        let settings = (ServerConfig::default())
+            .settings("127.0.0.1:0".parse().unwrap())
+            .unwrap();
+        let (meter, _client, _runtime) = watched();
+        assert!(meter.idle_since().is_some());
+        assert!(meter.evict());
+        assert_eq!(meter.next(&settings).unwrap_err(), Why::Idle);
+        let (meter, _client, _runtime) = watched();
+        assert!(meter.evict());
+        let busy = meter.begin(); // a request came before the eviction took effect
+        assert!(meter.next(&settings).is_ok(), "the request wins");
+        assert!(!meter.evict(), "a busy connection is not evicted");
+        drop(busy);
+        meter.in_flight(1);
+        assert!(meter.idle_since().is_none());
     }
 }
