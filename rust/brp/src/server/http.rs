@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_util::stream;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
-use hyper::body::{Frame, Incoming};
+use hyper::body::{Body as _, Frame, Incoming};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -233,8 +233,13 @@ async fn answer(
 async fn read_body(body: Incoming, shared: &Shared) -> Result<(Vec<u8>, Charge), Response<Body>> {
     let limit = shared.config().max_request_bytes;
     let mut charge = Charge::new(&shared.budget);
-    let mut bytes = Vec::new();
+    // A declared length over the limit is refused before a byte is read.
+    let declared = body.size_hint().lower();
+    let mut bytes = Vec::with_capacity(declared.min(limit as u64) as usize);
     let read = async {
+        if declared > limit as u64 {
+            return Err(true);
+        }
         let mut body = Limited::new(body, limit);
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| e.is::<LengthLimitError>())?;

@@ -370,6 +370,12 @@ fn request_bodies_share_one_budget() {
     let refused = post(&server, &big, &[]);
     assert_eq!(refused.status, 503, "{}", refused.text());
     assert_eq!(server.stats().busy, 1);
+    // A declared length over max_request_bytes is 413 at once, whatever
+    // the budget holds.
+    let mut raw = Raw::connect(&server);
+    raw.write(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1001\r\n\r\n");
+    raw.write(&[b' '; 600]);
+    assert_eq!(raw.status().0, 413);
     drop(holder);
     eventually(|| server.stats().open_connections == 0, "the holder goes");
     assert_eq!(post(&server, &big, &[]).status, 200, "the budget is back");
