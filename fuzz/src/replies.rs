@@ -59,6 +59,8 @@ struct Head {
     /// `Transfer-Encoding: chunked`.
     chunked: bool,
     content_type: Option<String>,
+    /// Every header, its name in lower case.
+    headers: Vec<(String, String)>,
     /// The connection closes after this response.
     closes: bool,
     /// The head's bytes, its final blank line included.
@@ -106,6 +108,7 @@ impl Head {
             length: None,
             chunked: false,
             content_type: None,
+            headers: Vec::new(),
             closes: http10,
             len: end + 4,
         };
@@ -113,8 +116,8 @@ impl Head {
             let (name, value) = (line.split_once(':'))
                 .filter(|(name, _)| is_token(name))
                 .ok_or_else(|| format!("not a header: {line:?}"))?;
-            let value = value.trim();
-            match name.to_ascii_lowercase().as_str() {
+            let (name, value) = (name.to_ascii_lowercase(), value.trim());
+            match name.as_str() {
                 "content-length" => {
                     let length = value.parse().ok().filter(|_| head.length.is_none());
                     head.length = Some(length.ok_or_else(|| format!("a bad {line:?}"))?);
@@ -130,11 +133,43 @@ impl Head {
                 }
                 _ => {}
             }
+            head.headers.push((name, value.to_owned()));
         }
         if head.chunked && head.length.is_some() {
             return Err("both Content-Length and chunked".to_owned());
         }
+        head.required()?;
         Ok(Some(head))
+    }
+
+    /// Checks what docs/server.md says goes with the status: 401 names
+    /// `Bearer`, 405 allows `POST`, 426 names version 13, a 101 switches to
+    /// `websocket` with an accept key, and after a 408, 413 or 503 the
+    /// connection closes.
+    fn required(&self) -> Result<(), String> {
+        let header = |name: &str| {
+            (self.headers.iter())
+                .find(|(n, _)| n == name)
+                .map(|(_, value)| value.as_str())
+        };
+        let holds = match self.status {
+            401 => header("www-authenticate") == Some("Bearer"),
+            405 => header("allow") == Some("POST"),
+            426 => header("sec-websocket-version") == Some("13"),
+            101 => {
+                header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+                    && header("sec-websocket-accept").is_some_and(|v| v.len() == 28)
+            }
+            408 | 413 | 503 => self.closes,
+            _ => true,
+        };
+        match holds {
+            true => Ok(()),
+            false => Err(format!(
+                "a {} response without what goes with it: {:?}",
+                self.status, self.headers
+            )),
+        }
     }
 }
 
@@ -375,4 +410,78 @@ fn is_token(name: &str) -> bool {
 fn excerpt(bytes: &[u8]) -> String {
     let end = bytes.len().min(80);
     format!("{:?}", String::from_utf8_lossy(&bytes[..end]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &[u8] =
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 35\r\n\r\n\
+        {\"id\":1,\"response\":{\"status\":\"OK\"}}";
+    const SWITCH: &[u8] =
+        b"HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n\
+        sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+    fn joined(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    #[test]
+    fn what_the_server_may_send_passes_even_cut_short() {
+        let event = b"data: {\"jsonrpc\":\"2.0\",\"id\":5,\"result\":null}\n\n";
+        let stream = joined(&[
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n",
+            format!("{:x}\r\n", event.len()).as_bytes(),
+            event,
+            b"\r\n0\r\n\r\n",
+        ]);
+        let head_answer =
+            b"HTTP/1.1 405 Method Not Allowed\r\nallow: POST\r\ncontent-length: 46\r\n\r\n";
+        let frames = [0x81, 35]
+            .iter()
+            .copied()
+            .chain(OK[OK.len() - 35..].iter().copied());
+        let websocket = joined(&[
+            SWITCH,
+            &frames.collect::<Vec<_>>(),
+            &[0x8a, 0],
+            &[0x88, 2, 0x03, 0xe8],
+        ]);
+        for good in [
+            joined(&[OK, OK]),
+            stream,
+            joined(&[head_answer, OK]),
+            websocket.clone(),
+            OK[..50].to_vec(),
+            b"HTT".to_vec(),
+            websocket[..websocket.len() - 1].to_vec(),
+        ] {
+            assert_eq!(check(&good), Ok(()), "{:?}", String::from_utf8_lossy(&good));
+        }
+    }
+
+    #[test]
+    fn what_the_server_must_not_send_fails() {
+        let internal =
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 55\r\n\r\n\
+            {\"id\":1,\"error\":{\"code\":-32603,\"message\":\"a bug here\"}}";
+        for bad in [
+            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n".to_vec(),
+            b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n".to_vec(),
+            b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n".to_vec(),
+            b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\nHTTP/1.1".to_vec(),
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{}".to_vec(),
+            internal.to_vec(),
+            b"garbage".to_vec(),
+            joined(&[SWITCH, &[0x81, 0x82, 0, 0, 0, 0, b'{', b'}']]),
+            joined(&[SWITCH, &[0x88, 2, 0x03, 0xed]]),
+            joined(&[SWITCH, &[0x88, 0, 0x8a, 0]]),
+            joined(&[SWITCH, &[0x83, 0]]),
+            joined(&[SWITCH, &[0x81, 126, 0, 5, b'{', b'}', b'{', b'}', b'{']]),
+            joined(&[SWITCH, &[0x81, 2, 0xff, 0xfe]]),
+        ] {
+            assert!(check(&bad).is_err(), "{:?}", String::from_utf8_lossy(&bad));
+        }
+    }
 }

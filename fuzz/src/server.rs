@@ -103,6 +103,9 @@ struct Fixture {
     host: Host,
     server: Server,
     scene: Mutex<Scene>,
+    /// Held by the input being run: one connection at a time, so that
+    /// `open_connections` and the world are the input's alone.
+    running: Mutex<()>,
 }
 
 fn fixture() -> &'static Fixture {
@@ -138,6 +141,7 @@ fn fixture() -> &'static Fixture {
             host,
             server,
             scene,
+            running: Mutex::new(()),
         }
     })
 }
@@ -164,6 +168,7 @@ pub fn connection(data: &[u8]) {
     let Some((&first, bytes)) = data.split_first() else {
         return;
     };
+    let _running = lock(&fixture.running);
     let delivery = Delivery::from(first);
     let reply = delivery.send(fixture.server.address(), bytes);
     let slot = slot_back(&fixture.server);
@@ -423,4 +428,45 @@ fn contents(host: &Host) -> Vec<(String, Vec<usize>)> {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An input: a POST of `body`, sent at once, the answer waited for.
+    fn post(body: &str) -> Vec<u8> {
+        let head = format!(
+            "\x0fPOST / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Length: {}\r\n\r\n",
+            body.len()
+        );
+        [head.as_bytes(), body.as_bytes()].concat()
+    }
+
+    #[test]
+    fn what_an_input_spawns_goes_and_a_scene_it_damages_comes_back() {
+        let fixture = fixture();
+        let scene = || {
+            let scene = lock(&fixture.scene);
+            (scene.entities.clone(), scene.baseline.clone())
+        };
+        let (entities, baseline) = scene();
+        connection(&post(
+            r#"{"id": 1, "request": "SPAWN", "params": {"components": {"Marker": {"JSON": "1"}}}}"#,
+        ));
+        assert_eq!(
+            contents(&fixture.host),
+            baseline,
+            "the spawned entity is gone"
+        );
+        let player = &entities[0];
+        connection(&post(&format!(
+            r#"{{"id": 1, "request": "DESTROY", "params": {{"entity": "{player}"}}}}"#
+        )));
+        let (rebuilt, baseline) = scene();
+        assert!(!rebuilt.contains(player), "a new player");
+        assert_eq!(rebuilt.len(), entities.len());
+        assert_eq!(contents(&fixture.host), baseline);
+    }
 }
