@@ -7,7 +7,9 @@
 
 pub mod ffi;
 pub mod pose;
+pub mod replies;
 pub mod requests;
+pub mod server;
 pub mod wire;
 
 /// The C ABI linked from brp-ffi's rlib, through the declarations C sees.

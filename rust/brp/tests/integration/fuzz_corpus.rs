@@ -1,6 +1,6 @@
 //! Replays the fuzz corpus of the core's targets (`fuzz/corpus/request`,
-//! `session` and `pose_frame`) through the same checks the fuzz targets
-//! run, included here from `fuzz/src/` (docs/fuzzing.md).
+//! `session`, `pose_frame` and `server`) through the same checks the fuzz
+//! targets run, included here from `fuzz/src/` (docs/fuzzing.md).
 
 // The fuzz crate's modules: public there, private here.
 #[allow(unreachable_pub)]
@@ -14,6 +14,14 @@ mod requests;
 #[allow(unreachable_pub)]
 #[path = "../../../../fuzz/src/pose.rs"]
 mod pose;
+
+#[allow(unreachable_pub)]
+#[path = "../../../../fuzz/src/replies.rs"]
+mod replies;
+
+#[allow(unreachable_pub)]
+#[path = "../../../../fuzz/src/server.rs"]
+mod server;
 
 #[path = "../../../../fuzz/replay.rs"]
 mod replay;
@@ -33,4 +41,9 @@ fn session_corpus() {
 #[test]
 fn pose_frame_corpus() {
     replay("pose_frame", pose::frames);
+}
+
+#[test]
+fn server_corpus() {
+    replay("server", server::connection);
 }
