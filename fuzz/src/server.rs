@@ -430,6 +430,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Held by whatever drives several inputs that must not interleave with
+/// others in the same process (the tests below, the corpus replay).
+#[cfg(test)]
+pub(crate) static SERIAL: Mutex<()> = Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,13 +450,10 @@ mod tests {
     }
 
     #[test]
-    fn what_an_input_spawns_goes_and_a_scene_it_damages_comes_back() {
+    fn what_an_input_spawns_goes() {
+        let _serial = lock(&SERIAL);
         let fixture = fixture();
-        let scene = || {
-            let scene = lock(&fixture.scene);
-            (scene.entities.clone(), scene.baseline.clone())
-        };
-        let (entities, baseline) = scene();
+        let baseline = lock(&fixture.scene).baseline.clone();
         connection(&post(
             r#"{"id": 1, "request": "SPAWN", "params": {"components": {"Marker": {"JSON": "1"}}}}"#,
         ));
@@ -460,13 +462,5 @@ mod tests {
             baseline,
             "the spawned entity is gone"
         );
-        let player = &entities[0];
-        connection(&post(&format!(
-            r#"{{"id": 1, "request": "DESTROY", "params": {{"entity": "{player}"}}}}"#
-        )));
-        let (rebuilt, baseline) = scene();
-        assert!(!rebuilt.contains(player), "a new player");
-        assert_eq!(rebuilt.len(), entities.len());
-        assert_eq!(contents(&fixture.host), baseline);
     }
 }

@@ -45,5 +45,8 @@ fn pose_frame_corpus() {
 
 #[test]
 fn server_corpus() {
+    let _serial = server::SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     replay("server", server::connection);
 }
